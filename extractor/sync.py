@@ -1,0 +1,245 @@
+"""Orchestration: runs the extraction on an event loop in a worker thread, concurrently per
+resource, and hands `update()` a stream of `Rows` and `Checkpoint` events through a bounded
+`Channel`.
+
+Error policy: a failure of the run walk ends the sync (after its last checkpoint, so the
+next sync resumes there); a failure of assets, or of one repository's schedules or sensors,
+is logged as a warning and skips that part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Iterator
+from dataclasses import dataclass
+
+from extractor.assets import asset_pages
+from extractor.channel import Channel, ChannelClosed
+from extractor.client import DagsterClient
+from extractor.config import Settings
+from extractor.documents import SERVER_VERSION
+from extractor.errors import DagsterConnectorError
+from extractor.log import log
+from extractor.repositories import Repository, list_repositories
+from extractor.runs import count_runs, next_walk, walk_runs
+from extractor.schedules import fetch_schedule_rows
+from extractor.sensors import fetch_active_sensor_runs, fetch_sensor_rows
+from extractor.state import SyncState
+from extractor.transforms import Row
+
+RUNS_TABLE = "dagster_runs"
+ASSETS_TABLE = "dagster_assets"
+SCHEDULES_TABLE = "dagster_schedules"
+SENSORS_TABLE = "dagster_sensors"
+
+CHANNEL_PAGES = 8  # pages held between the extractor and update() at most
+MAX_ASSET_PAGE_SIZE = 500
+PROGRESS_INTERVAL_SECONDS = 10.0
+
+# Failures of a non-run resource that skip that part with a warning instead of ending the sync.
+_SKIPPABLE = (DagsterConnectorError, KeyError, TypeError)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows to upsert into `table`."""
+
+    table: str
+    rows: list[Row]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Commit everything upserted so far, with this state."""
+
+    state: dict
+
+
+@dataclass(frozen=True)
+class _Finished:
+    pass
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+class _RunProgress:
+    """Logs the run walk's progress at most every `PROGRESS_INTERVAL_SECONDS`."""
+
+    def __init__(self, rows_done_before: int) -> None:
+        self.total: int | None = None
+        self._rows_before = rows_done_before
+        self._started = time.monotonic()
+        self._last_logged = self._started
+
+    def page_done(self, rows_done: int, pages: int, final: bool) -> None:
+        now = time.monotonic()
+        if not final and now - self._last_logged < PROGRESS_INTERVAL_SECONDS:
+            return
+        self._last_logged = now
+        rate = (rows_done - self._rows_before) / max(now - self._started, 1e-6)
+        share = ""
+        if self.total:
+            share = f" of {self.total:,} ({min(100.0, 100.0 * rows_done / self.total):.1f}%)"
+        label = "done" if final else "progress"
+        log.info(f"runs {label}: {rows_done:,} rows{share}, {pages} pages, {rate:,.0f} rows/s")
+
+
+class _Extraction:
+    """The async side: one client, the three resource tasks, all writing to one channel."""
+
+    def __init__(self, settings: Settings, state: SyncState, channel: Channel) -> None:
+        self._settings = settings
+        self._state = state
+        self._channel = channel
+
+    async def run(self) -> None:
+        async with DagsterClient(self._settings) as client:
+            # One request before the concurrent ones: reachability and credentials fail fast.
+            version = (await client.execute(SERVER_VERSION))["version"]
+            log.info(f"connected to Dagster {version} at {self._settings.graphql_url}")
+            await asyncio.gather(
+                self._sync_runs(client),
+                self._skip_on_failure("assets", self._sync_assets(client)),
+                self._skip_on_failure("schedules and sensors", self._sync_instigators(client)),
+            )
+            log.info(f"requests sent: {client.requests_sent}")
+
+    async def _skip_on_failure(self, resource: str, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except _SKIPPABLE as error:
+            log.warning(f"skipping {resource}: {type(error).__name__}: {error}")
+
+    async def _sync_runs(self, client: DagsterClient) -> None:
+        walk = next_walk(self._state, self._settings.lookback_seconds)
+        kind = "full history" if walk.updated_after is None else "changed since last sync"
+        resumed = f", resuming after run {walk.cursor}" if walk.cursor else ""
+        log.info(f"runs: walking {kind}{resumed}")
+        progress = _RunProgress(walk.rows_done)
+        counting = asyncio.create_task(count_runs(client, walk))
+        pages = 0
+        try:
+            async for page in walk_runs(client, walk, self._settings.page_size):
+                pages += 1
+                if progress.total is None and counting.done() and not counting.exception():
+                    progress.total = counting.result()
+                if page.finished:
+                    state = SyncState(runs_synced_until=page.walk.window_end, run_walk=None)
+                else:
+                    state = SyncState(self._state.runs_synced_until, run_walk=page.walk)
+                if page.rows:
+                    await self._channel.put(Rows(RUNS_TABLE, page.rows))
+                await self._channel.put(Checkpoint(state.to_dict()))
+                progress.page_done(page.walk.rows_done, pages, final=page.finished)
+        finally:
+            if not counting.done():
+                counting.cancel()
+
+    async def _sync_assets(self, client: DagsterClient) -> None:
+        repositories = await list_repositories(client)
+        page_size = min(self._settings.page_size, MAX_ASSET_PAGE_SIZE)
+        counts = await asyncio.gather(
+            *(self._sync_repository_assets(client, repo, page_size) for repo in repositories)
+        )
+        log.info(f"assets: {sum(counts)} rows from {len(repositories)} repositories")
+
+    async def _sync_repository_assets(
+        self, client: DagsterClient, repository: Repository, page_size: int
+    ) -> int:
+        rows_sent = 0
+        async for rows in asset_pages(client, repository, page_size):
+            if rows:
+                await self._channel.put(Rows(ASSETS_TABLE, rows))
+                rows_sent += len(rows)
+        return rows_sent
+
+    async def _sync_instigators(self, client: DagsterClient) -> None:
+        repositories, active_runs = await asyncio.gather(
+            list_repositories(client),
+            fetch_active_sensor_runs(client, self._settings.page_size),
+        )
+        schedule_counts = await asyncio.gather(
+            *(
+                self._rows_or_warning(
+                    SCHEDULES_TABLE, repo, fetch_schedule_rows(client, repo)
+                )
+                for repo in repositories
+            )
+        )
+        sensor_counts = await asyncio.gather(
+            *(
+                self._rows_or_warning(
+                    SENSORS_TABLE, repo, fetch_sensor_rows(client, repo, active_runs)
+                )
+                for repo in repositories
+            )
+        )
+        log.info(
+            f"schedules: {sum(schedule_counts)} rows, sensors: {sum(sensor_counts)} rows, "
+            f"from {len(repositories)} repositories"
+        )
+
+    async def _rows_or_warning(
+        self, table: str, repository: Repository, fetching: Awaitable[list[Row]]
+    ) -> int:
+        try:
+            rows = await fetching
+        except _SKIPPABLE as error:
+            log.warning(f"{table}: skipping repository {repository.label}: {error}")
+            return 0
+        if rows:
+            await self._channel.put(Rows(table, rows))
+        return len(rows)
+
+
+def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Checkpoint]:
+    """Yields the sync's events in order; raises what ended the extraction, if anything.
+
+    The extraction runs in a worker thread with its own event loop; leaving the iterator
+    early (an exception in the caller) stops it.
+    """
+    channel = Channel(maxsize=CHANNEL_PAGES)
+
+    def produce() -> None:
+        async def main() -> None:
+            try:
+                await _Extraction(settings, state, channel).run()
+            except ChannelClosed:
+                return
+            except BaseException as error:  # handed to the consumer, which raises it
+                await _put_final(channel, _Failed(error))
+                return
+            await _put_final(channel, _Finished())
+
+        asyncio.run(main())
+
+    worker = threading.Thread(target=produce, name="dagster-extractor", daemon=True)
+    worker.start()
+    last_state = state.to_dict()
+    try:
+        while True:
+            item = channel.get()
+            if isinstance(item, _Finished):
+                break
+            if isinstance(item, _Failed):
+                raise item.error
+            if isinstance(item, Checkpoint):
+                last_state = item.state
+            yield item
+    finally:
+        channel.close()
+        worker.join(timeout=30)
+    # Everything is extracted: one last checkpoint commits the rows of the other resources too.
+    yield Checkpoint(last_state)
+
+
+async def _put_final(channel: Channel, item: _Finished | _Failed) -> None:
+    try:
+        await channel.put(item)
+    except ChannelClosed:
+        pass

@@ -1,0 +1,101 @@
+"""Pure functions turning Dagster GraphQL objects into destination rows.
+
+No I/O here: each function takes the dict the server sent and returns the row to upsert.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+# Run statuses that mean the run has not finished yet (for sensors' `active_run_ids`).
+IN_PROGRESS_STATUSES = ("QUEUED", "STARTING", "STARTED", "CANCELING")
+
+Row = dict[str, Any]
+
+
+def iso_utc(epoch_seconds: float | None) -> str | None:
+    """Formats seconds since the epoch as UTC ISO 8601 (`2024-05-01T12:00:00.250000Z`)."""
+    if epoch_seconds is None:
+        return None
+    moment = datetime.fromtimestamp(float(epoch_seconds), tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_utc_from_millis(epoch_millis: str | float | None) -> str | None:
+    """Formats Dagster event timestamps (milliseconds, often as a string) as UTC ISO 8601."""
+    if epoch_millis in (None, ""):
+        return None
+    return iso_utc(float(epoch_millis) / 1000.0)
+
+
+def run_row(run: dict[str, Any]) -> Row:
+    """A `dagster_runs` row from a `Run`; tags `[{key, value}]` become one JSON object."""
+    return {
+        "run_id": run["runId"],
+        "pipeline_name": run.get("pipelineName"),
+        "status": run.get("status"),
+        "mode": run.get("mode"),
+        "start_time": iso_utc(run.get("startTime")),
+        "end_time": iso_utc(run.get("endTime")),
+        "update_time": iso_utc(run.get("updateTime")),
+        "tags": {tag["key"]: tag["value"] for tag in run.get("tags") or ()},
+    }
+
+
+def asset_row(node: dict[str, Any]) -> Row:
+    """A `dagster_assets` row from an `AssetNode` and its latest materialization."""
+    materializations = node.get("assetMaterializations") or []
+    latest = materializations[0] if materializations else {}
+    return {
+        "id": node["id"],
+        "key_path": ".".join(node["assetKey"]["path"]),
+        "description": node.get("description"),
+        "last_materialization_run_id": latest.get("runId"),
+        "last_materialization_time": iso_utc_from_millis(latest.get("timestamp")),
+    }
+
+
+def schedule_row(schedule: dict[str, Any]) -> Row:
+    """A `dagster_schedules` row from a `Schedule` and its `InstigationState`."""
+    state = schedule.get("scheduleState") or {}
+    return {
+        "id": schedule["id"],
+        "name": schedule["name"],
+        "cron_schedule": schedule.get("cronSchedule"),
+        "pipeline_name": schedule.get("pipelineName"),
+        "status": state.get("status"),
+        "running_count": state.get("runningCount"),
+    }
+
+
+def sensor_row(sensor: dict[str, Any], active_run_ids: list[str]) -> Row:
+    """A `dagster_sensors` row; `active_run_ids` are the sensor's runs still in progress.
+
+    A sensor may target several jobs: their names are joined with ", " in declared order.
+    """
+    targets = sensor.get("targets") or []
+    job_names = [target["pipelineName"] for target in targets if target.get("pipelineName")]
+    return {
+        "id": sensor["id"],
+        "name": sensor["name"],
+        "sensor_type": sensor.get("sensorType"),
+        "pipeline_name": ", ".join(job_names) if job_names else None,
+        "status": (sensor.get("sensorState") or {}).get("status"),
+        "active_run_ids": json.dumps(sorted(active_run_ids)),
+    }
+
+
+def repository_label(repository_name: str, location_name: str) -> str:
+    """The `dagster/repository` tag value Dagster puts on runs launched by an instigator."""
+    return f"{repository_name}@{location_name}"
+
+
+def sensor_run_key(run: dict[str, Any]) -> tuple[str, str] | None:
+    """(repository label, sensor name) of a run launched by a sensor, from its tags, else None."""
+    tags = {tag["key"]: tag["value"] for tag in run.get("tags") or ()}
+    sensor_name = tags.get("dagster/sensor_name")
+    if sensor_name is None:
+        return None
+    return tags.get("dagster/repository", ""), sensor_name
