@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from extractor.client import DagsterClient, unwrap
 from extractor.documents import REPOSITORIES
-from extractor.transforms import repository_label
 
 
 @dataclass(frozen=True)
@@ -25,8 +24,8 @@ class Repository:
 
     @property
     def label(self) -> str:
-        """`name@location`, as in the `dagster/repository` run tag."""
-        return repository_label(self.name, self.location_name)
+        """`name@location`, as in the `.dagster/repository` tag of runs it launched."""
+        return f"{self.name}@{self.location_name}"
 
 
 async def list_repositories(client: DagsterClient) -> list[Repository]:

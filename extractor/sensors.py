@@ -1,46 +1,83 @@
 """Sensors: `sensorsOrError` for one repository, with the ids of their runs in progress.
 
-A run launched by a sensor carries the tags `dagster/sensor_name` and `dagster/repository`.
-Rather than one query per sensor, one paged walk over all in-progress runs (usually few)
-maps them to their sensors.
+A run launched by a sensor carries the tag `dagster/sensor_name` (and the hidden tag
+`.dagster/repository`, which GraphQL filters accept but `Run.tags` leaves out). One paged
+walk over all in-progress runs (usually few) maps them to sensors by name; only a sensor
+whose name is used in more than one repository costs a query of its own.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from typing import Any
 
 from extractor.client import DagsterClient, unwrap
 from extractor.documents import SENSORS
 from extractor.repositories import Repository
 from extractor.runs import fetch_run_page
-from extractor.transforms import IN_PROGRESS_STATUSES, Row, sensor_row, sensor_run_key
+from extractor.transforms import IN_PROGRESS_STATUSES, Row, sensor_row, sensor_run_name
 
-ActiveRuns = dict[tuple[str, str], list[str]]
+REPOSITORY_TAG = ".dagster/repository"
+SENSOR_TAG = "dagster/sensor_name"
 
 
-async def fetch_active_sensor_runs(client: DagsterClient, page_size: int) -> ActiveRuns:
-    """Run ids in progress, keyed by (repository label, sensor name) of the launching sensor."""
-    active: ActiveRuns = defaultdict(list)
-    runs_filter = {"statuses": list(IN_PROGRESS_STATUSES)}
+async def _in_progress_run_ids(
+    client: DagsterClient, tags: list[dict[str, str]], page_size: int
+) -> list[dict[str, Any]]:
+    runs_filter: dict[str, Any] = {"statuses": list(IN_PROGRESS_STATUSES)}
+    if tags:
+        runs_filter["tags"] = tags
+    found: list[dict[str, Any]] = []
     cursor = None
     while True:
         runs = await fetch_run_page(client, runs_filter, cursor, page_size)
-        for run in runs:
-            key = sensor_run_key(run)
-            if key is not None:
-                active[key].append(run["runId"])
+        found.extend(runs)
         if len(runs) < page_size:
-            return active
+            return found
         cursor = runs[-1]["runId"]
 
 
-async def fetch_sensor_rows(
-    client: DagsterClient, repository: Repository, active_runs: ActiveRuns
-) -> list[Row]:
-    """The repository's sensors with their state and in-progress run ids."""
+async def fetch_active_runs_by_sensor_name(
+    client: DagsterClient, page_size: int
+) -> dict[str, list[str]]:
+    """Ids of in-progress runs launched by a sensor, keyed by the sensor's name."""
+    active: dict[str, list[str]] = defaultdict(list)
+    for run in await _in_progress_run_ids(client, [], page_size):
+        name = sensor_run_name(run)
+        if name is not None:
+            active[name].append(run["runId"])
+    return active
+
+
+async def fetch_sensors(client: DagsterClient, repository: Repository) -> list[dict[str, Any]]:
+    """The repository's `Sensor` objects."""
     data = await client.execute(SENSORS, {"repositorySelector": repository.selector})
-    sensors = unwrap(SENSORS.name, data["sensorsOrError"], "Sensors")["results"]
-    return [
-        sensor_row(sensor, active_runs.get((repository.label, sensor["name"]), []))
-        for sensor in sensors
-    ]
+    return unwrap(SENSORS.name, data["sensorsOrError"], "Sensors")["results"]
+
+
+async def sensor_rows(
+    client: DagsterClient,
+    sensors_by_repository: dict[Repository, list[dict[str, Any]]],
+    active_by_name: dict[str, list[str]],
+    page_size: int,
+) -> dict[Repository, list[Row]]:
+    """`dagster_sensors` rows per repository, each with its in-progress run ids."""
+    name_uses = Counter(
+        sensor["name"] for sensors in sensors_by_repository.values() for sensor in sensors
+    )
+    rows: dict[Repository, list[Row]] = {}
+    for repository, sensors in sensors_by_repository.items():
+        rows[repository] = []
+        for sensor in sensors:
+            name = sensor["name"]
+            if name_uses[name] == 1:
+                run_ids = active_by_name.get(name, [])
+            else:  # the name alone is ambiguous: ask for this repository's runs only
+                tags = [
+                    {"key": SENSOR_TAG, "value": name},
+                    {"key": REPOSITORY_TAG, "value": repository.label},
+                ]
+                runs = await _in_progress_run_ids(client, tags, page_size)
+                run_ids = [run["runId"] for run in runs]
+            rows[repository].append(sensor_row(sensor, run_ids))
+    return rows

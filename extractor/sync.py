@@ -25,7 +25,7 @@ from extractor.log import log
 from extractor.repositories import Repository, list_repositories
 from extractor.runs import count_runs, next_walk, walk_runs
 from extractor.schedules import fetch_schedule_rows
-from extractor.sensors import fetch_active_sensor_runs, fetch_sensor_rows
+from extractor.sensors import fetch_active_runs_by_sensor_name, fetch_sensors, sensor_rows
 from extractor.state import SyncState
 from extractor.transforms import Row
 
@@ -159,42 +159,48 @@ class _Extraction:
         return rows_sent
 
     async def _sync_instigators(self, client: DagsterClient) -> None:
-        repositories, active_runs = await asyncio.gather(
-            list_repositories(client),
-            fetch_active_sensor_runs(client, self._settings.page_size),
+        page_size = self._settings.page_size
+        repositories, active_by_name = await asyncio.gather(
+            list_repositories(client), fetch_active_runs_by_sensor_name(client, page_size)
         )
         schedule_counts = await asyncio.gather(
-            *(
-                self._rows_or_warning(
-                    SCHEDULES_TABLE, repo, fetch_schedule_rows(client, repo)
-                )
-                for repo in repositories
-            )
+            *(self._schedules_of(client, repository) for repository in repositories)
         )
-        sensor_counts = await asyncio.gather(
-            *(
-                self._rows_or_warning(
-                    SENSORS_TABLE, repo, fetch_sensor_rows(client, repo, active_runs)
-                )
-                for repo in repositories
-            )
+        found = await asyncio.gather(
+            *(self._sensors_of(client, repository) for repository in repositories)
         )
+        sensors_by_repository = {repo: sensors for repo, sensors in found if sensors is not None}
+        rows_by_repository = await sensor_rows(
+            client, sensors_by_repository, active_by_name, page_size
+        )
+        sensor_count = 0
+        for rows in rows_by_repository.values():
+            if rows:
+                await self._channel.put(Rows(SENSORS_TABLE, rows))
+                sensor_count += len(rows)
         log.info(
-            f"schedules: {sum(schedule_counts)} rows, sensors: {sum(sensor_counts)} rows, "
+            f"schedules: {sum(schedule_counts)} rows, sensors: {sensor_count} rows, "
             f"from {len(repositories)} repositories"
         )
 
-    async def _rows_or_warning(
-        self, table: str, repository: Repository, fetching: Awaitable[list[Row]]
-    ) -> int:
+    async def _schedules_of(self, client: DagsterClient, repository: Repository) -> int:
         try:
-            rows = await fetching
+            rows = await fetch_schedule_rows(client, repository)
         except _SKIPPABLE as error:
-            log.warning(f"{table}: skipping repository {repository.label}: {error}")
+            log.warning(f"schedules: skipping repository {repository.label}: {error}")
             return 0
         if rows:
-            await self._channel.put(Rows(table, rows))
+            await self._channel.put(Rows(SCHEDULES_TABLE, rows))
         return len(rows)
+
+    async def _sensors_of(
+        self, client: DagsterClient, repository: Repository
+    ) -> tuple[Repository, list[dict] | None]:
+        try:
+            return repository, await fetch_sensors(client, repository)
+        except _SKIPPABLE as error:
+            log.warning(f"sensors: skipping repository {repository.label}: {error}")
+            return repository, None
 
 
 def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Checkpoint]:

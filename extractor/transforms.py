@@ -87,15 +87,9 @@ def sensor_row(sensor: dict[str, Any], active_run_ids: list[str]) -> Row:
     }
 
 
-def repository_label(repository_name: str, location_name: str) -> str:
-    """The `dagster/repository` tag value Dagster puts on runs launched by an instigator."""
-    return f"{repository_name}@{location_name}"
-
-
-def sensor_run_key(run: dict[str, Any]) -> tuple[str, str] | None:
-    """(repository label, sensor name) of a run launched by a sensor, from its tags, else None."""
-    tags = {tag["key"]: tag["value"] for tag in run.get("tags") or ()}
-    sensor_name = tags.get("dagster/sensor_name")
-    if sensor_name is None:
-        return None
-    return tags.get("dagster/repository", ""), sensor_name
+def sensor_run_name(run: dict[str, Any]) -> str | None:
+    """The name of the sensor that launched a run (its `dagster/sensor_name` tag), else None."""
+    for tag in run.get("tags") or ():
+        if tag["key"] == "dagster/sensor_name":
+            return tag["value"]
+    return None

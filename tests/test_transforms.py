@@ -7,7 +7,7 @@ from extractor.transforms import (
     run_row,
     schedule_row,
     sensor_row,
-    sensor_run_key,
+    sensor_run_name,
 )
 
 
@@ -81,13 +81,7 @@ def test_schedule_and_sensor_rows():
     assert sensor_row({**sensor, "targets": None}, [])["pipeline_name"] is None
 
 
-def test_sensor_run_key_reads_the_launch_tags():
-    run = {
-        "runId": "r",
-        "tags": [
-            {"key": "dagster/sensor_name", "value": "watch"},
-            {"key": "dagster/repository", "value": "__repository__@ops"},
-        ],
-    }
-    assert sensor_run_key(run) == ("__repository__@ops", "watch")
-    assert sensor_run_key({"runId": "r", "tags": []}) is None
+def test_sensor_run_name_reads_the_launch_tag():
+    run = {"runId": "r", "tags": [{"key": "dagster/sensor_name", "value": "watch"}]}
+    assert sensor_run_name(run) == "watch"
+    assert sensor_run_name({"runId": "r", "tags": [{"key": "team", "value": "x"}]}) is None

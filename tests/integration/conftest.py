@@ -1,0 +1,178 @@
+"""Fixtures for the integration tests: a real dagster-webserver with the bundled demo
+definitions and real runs, and the ground truth read from it.
+
+Ground truth avoids the connector's own query paths: runs and materializations come from the
+Dagster instance's storage (`demo/seed.py dump-*`), definitions from `repositoriesOrError`
+with the repository's nested `schedules`/`sensors`/`assetNodes` fields.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from demo.dagster_demo import DagsterDemo, default_dagster_python
+from tests.support.fivetran_runner import ConnectorProject
+
+INITIAL_RUNS = 300
+API_TOKEN = "it-secret-token-7f3a9c1e"  # self-hosted Dagster ignores it; must never leak
+IN_PROGRESS = ("QUEUED", "STARTING", "STARTED", "CANCELING")
+
+_DEFINITIONS_QUERY = """
+{
+  repositoriesOrError {
+    ... on RepositoryConnection {
+      nodes {
+        name
+        location { name }
+        schedules { id name cronSchedule pipelineName scheduleState { status } }
+        sensors { id name sensorType targets { pipelineName } sensorState { status } }
+        assetNodes { id assetKey { path } description }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DagsterDemo:
+    dagster_python = default_dagster_python()
+    if not dagster_python.exists():
+        pytest.fail(f"{dagster_python} is missing: run `bash scripts/setup.sh` first")
+    with DagsterDemo(tmp_path_factory.mktemp("dagster_home"), dagster_python) as server:
+        server.seed("populate", "--runs", str(INITIAL_RUNS))
+        yield server
+
+
+@pytest.fixture
+def make_project(tmp_path: Path, demo: DagsterDemo):
+    """Builds an isolated connector project pointed at the demo, with tuning overrides."""
+
+    def build(name: str = "project", **tuning: str) -> ConnectorProject:
+        configuration = {"base_url": demo.url, "api_token": API_TOKEN, **tuning}
+        return ConnectorProject(tmp_path / name, configuration)
+
+    return build
+
+
+def iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(
+        timespec="microseconds"
+    ).replace("+00:00", "Z")
+
+
+def expected_runs(demo: DagsterDemo) -> dict[str, dict[str, Any]]:
+    return {
+        run["run_id"]: {
+            "run_id": run["run_id"],
+            "pipeline_name": run["job_name"],
+            "status": run["status"],
+            "mode": "default",
+            "start_time": iso(run["start_time"]),
+            "end_time": iso(run["end_time"]),
+            "update_time": iso(run["update_time"]),
+            "tags": run["tags"],
+        }
+        for run in demo.seed("dump-runs")
+    }
+
+
+def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any]]]:
+    """Expected `dagster_assets`, `dagster_schedules` and `dagster_sensors` rows by id."""
+    runs = demo.seed("dump-runs")
+    latest = demo.seed("dump-materializations")
+    repositories = demo.graphql(_DEFINITIONS_QUERY)["repositoriesOrError"]["nodes"]
+    assets, schedules, sensors = {}, {}, {}
+    for repository in repositories:
+        label = f"{repository['name']}@{repository['location']['name']}"
+        for node in repository["assetNodes"]:
+            materialization = latest["/".join(node["assetKey"]["path"])]
+            assets[node["id"]] = {
+                "id": node["id"],
+                "key_path": ".".join(node["assetKey"]["path"]),
+                "description": node["description"],
+                "last_materialization_run_id": materialization and materialization["run_id"],
+                # The API gives event times in whole milliseconds.
+                "last_materialization_time": materialization
+                and iso(int(materialization["timestamp"] * 1000) / 1000),
+            }
+        for schedule in repository["schedules"]:
+            status = schedule["scheduleState"]["status"]
+            schedules[schedule["id"]] = {
+                "id": schedule["id"],
+                "name": schedule["name"],
+                "cron_schedule": schedule["cronSchedule"],
+                "pipeline_name": schedule["pipelineName"],
+                "status": status,
+                "running_count": 1 if status == "RUNNING" else 0,
+            }
+        for sensor in repository["sensors"]:
+            active = sorted(
+                run["run_id"]
+                for run in runs
+                if run["status"] in IN_PROGRESS
+                and run["tags"].get("dagster/sensor_name") == sensor["name"]
+                and run["repository_label"] == label
+            )
+            targets = [target["pipelineName"] for target in sensor["targets"] or []]
+            sensors[sensor["id"]] = {
+                "id": sensor["id"],
+                "name": sensor["name"],
+                "sensor_type": sensor["sensorType"],
+                "pipeline_name": ", ".join(targets) or None,
+                "status": sensor["sensorState"]["status"],
+                "active_run_ids": active,
+            }
+    return {"dagster_assets": assets, "dagster_schedules": schedules, "dagster_sensors": sensors}
+
+
+def destination(project: ConnectorProject) -> dict[str, dict[str, dict[str, Any]]]:
+    """The four tables keyed by primary key, without Fivetran's system columns."""
+    tables = {}
+    for table, rows in project.tables().items():
+        key = "run_id" if table == "dagster_runs" else "id"
+        by_key = {}
+        for row in rows:
+            assert row.pop("_fivetran_deleted") is False
+            row.pop("_fivetran_synced")
+            if table == "dagster_sensors":
+                row["active_run_ids"] = sorted(json.loads(row["active_run_ids"]))
+            by_key[row[key]] = row
+        tables[table] = by_key
+    return tables
+
+
+def differences(actual: dict[str, dict], expected: dict[str, dict]) -> list[str]:
+    """Readable row-level differences between two tables keyed by primary key."""
+    lines = [f"missing {key}" for key in expected.keys() - actual.keys()]
+    lines += [f"unexpected {key}" for key in actual.keys() - expected.keys()]
+    for key in expected.keys() & actual.keys():
+        for column in expected[key].keys() | actual[key].keys():
+            if actual[key].get(column) != expected[key].get(column):
+                lines.append(
+                    f"{key}.{column}: got {actual[key].get(column)!r}, "
+                    f"Dagster has {expected[key].get(column)!r}"
+                )
+    return sorted(lines)
+
+
+def assert_destination_equals_dagster(project: ConnectorProject, demo: DagsterDemo) -> None:
+    tables = destination(project)
+    expected = {"dagster_runs": expected_runs(demo), **expected_definitions(demo)}
+    for table, rows in expected.items():
+        assert not differences(tables[table], rows), (table, differences(tables[table], rows)[:20])
+
+
+def assert_token_absent(project: ConnectorProject, *outputs: str) -> None:
+    for output in outputs:
+        assert API_TOKEN not in output
+    for path in project.root.joinpath("files").rglob("*"):
+        if path.is_file():
+            assert API_TOKEN.encode() not in path.read_bytes(), path

@@ -1,0 +1,135 @@
+"""End to end: the connector, run by the Fivetran SDK's local runner (`fivetran debug`),
+against a real dagster-webserver; the DuckDB destination must equal what Dagster holds."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import (
+    assert_destination_equals_dagster,
+    assert_token_absent,
+    destination,
+)
+from tests.support.fivetran_runner import ConnectorProject
+
+pytestmark = pytest.mark.integration
+
+
+def runs_upserted(output: str) -> int:
+    """The number of `dagster_runs` rows the connector's final summary reports."""
+    match = re.search(r"Dagster sync complete .*dagster_runs: (\d+)", output)
+    return int(match.group(1)) if match else 0
+
+
+def synced(project: ConnectorProject) -> str:
+    result = project.sync()
+    assert result.returncode == 0, result.output[-3000:]
+    return result.output
+
+
+def wait_for_state(project: ConnectorProject, predicate, process, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = project.state()
+        if predicate(state):
+            return state
+        assert process.poll() is None, "the sync ended before the expected checkpoint"
+        time.sleep(0.05)
+    raise AssertionError(f"no such checkpoint within {timeout}s; last state: {project.state()}")
+
+
+def test_first_sync_loads_all_four_tables_as_dagster_holds_them(make_project, demo):
+    project = make_project(page_size="40")
+    output = synced(project)
+
+    assert_destination_equals_dagster(project, demo)
+    tables = destination(project)
+    assert len(tables["dagster_runs"]) >= 300
+    assert {row["status"] for row in tables["dagster_runs"].values()} >= {"SUCCESS", "FAILURE"}
+    assert any("." in row["key_path"] for row in tables["dagster_assets"].values())
+    assert {row["status"] for row in tables["dagster_schedules"].values()} == {"RUNNING", "STOPPED"}
+    assert any(row["active_run_ids"] for row in tables["dagster_sensors"].values())
+    state = project.state()
+    assert state["run_walk"] is None and state["runs_synced_until"] > 0
+    assert "runs done:" in output and "Dagster sync complete" in output
+    assert_token_absent(project, output)
+
+
+def test_incremental_sync_loads_new_and_changed_runs_only(make_project, demo):
+    project = make_project(page_size="25", lookback_seconds="0")
+    in_progress_run = demo.seed("start-run")
+    synced(project)
+    assert destination(project)["dagster_runs"][in_progress_run]["status"] == "STARTED"
+
+    new_runs = demo.seed("add-runs", "10")
+    demo.seed("finish-run", in_progress_run, "--status", "SUCCESS")
+    demo.set_schedule_running("analytics", "__repository__", "reports_daily_schedule", True)
+    demo.set_sensor_running("operations", "__repository__", "multi_job_sensor", True)
+    output = synced(project)
+
+    # Only the 10 new runs and the one whose status changed were read again.
+    assert runs_upserted(output) == len(new_runs) + 1
+    tables = destination(project)
+    assert tables["dagster_runs"][in_progress_run]["status"] == "SUCCESS"
+    assert set(new_runs) <= set(tables["dagster_runs"])
+    schedule_states = {row["name"]: row["status"] for row in tables["dagster_schedules"].values()}
+    assert schedule_states["reports_daily_schedule"] == "RUNNING"
+    assert_destination_equals_dagster(project, demo)
+    assert_token_absent(project, output)
+
+    demo.set_schedule_running("analytics", "__repository__", "reports_daily_schedule", False)
+    demo.set_sensor_running("operations", "__repository__", "multi_job_sensor", False)
+
+
+def test_a_run_that_changes_during_a_sync_is_caught_by_the_next(make_project, demo, tmp_path):
+    # A slow walk (2 requests/s) leaves time to change a run after its page was read.
+    project = make_project(page_size="20", requests_per_second="2", lookback_seconds="0")
+    run_id = demo.seed("start-run")  # the newest run: on the walk's first page
+    process = project.start_sync(tmp_path / "sync1.log")
+    wait_for_state(project, lambda state: (state.get("run_walk") or {}).get("cursor"), process)
+    demo.seed("finish-run", run_id, "--status", "FAILURE")
+    assert process.wait(timeout=300) == 0, (tmp_path / "sync1.log").read_text()[-3000:]
+    assert destination(project)["dagster_runs"][run_id]["status"] == "STARTED"
+
+    project.configuration_path.write_text(project.configuration_path.read_text().replace(
+        '"requests_per_second": "2"', '"requests_per_second": "50"'))
+    output = synced(project)
+    assert destination(project)["dagster_runs"][run_id]["status"] == "FAILURE"
+    assert runs_upserted(output) == 1
+    assert_destination_equals_dagster(project, demo)
+
+
+def test_a_killed_sync_resumes_from_its_last_checkpoint(make_project, demo, tmp_path: Path):
+    project = make_project(page_size="10", requests_per_second="5")
+    kills = []
+    for attempt, rows_before_kill in enumerate((40, 120)):
+        process = project.start_sync(tmp_path / f"killed{attempt}.log")
+        state = wait_for_state(
+            project,
+            lambda state: (state.get("run_walk") or {}).get("rows_done", 0) >= rows_before_kill,
+            process,
+        )
+        ConnectorProject.kill_sync(process)
+        state = project.state()  # the last checkpoint that made it to disk
+        kills.append(state["run_walk"])
+        saved_rows = len(destination(project)["dagster_runs"])
+        # Upserts are committed with each checkpoint: what is saved matches the cursor.
+        assert state["run_walk"]["rows_done"] <= saved_rows <= state["run_walk"]["rows_done"] + 10
+
+    assert kills[0]["window_end"] == kills[1]["window_end"], "the resumed walk kept its window"
+    assert kills[1]["rows_done"] > kills[0]["rows_done"]
+    log = (tmp_path / "killed1.log").read_text()
+    assert f"resuming after run {kills[0]['cursor']}" in log
+
+    output = synced(project)
+    assert f"resuming after run {kills[1]['cursor']}" in output
+    total_runs = len(demo.seed("dump-runs"))
+    # The resumed sync read only the runs older than the saved cursor.
+    assert runs_upserted(output) == total_runs - kills[1]["rows_done"]
+    assert project.state()["run_walk"] is None
+    assert_destination_equals_dagster(project, demo)
+    assert_token_absent(project, output, log)
