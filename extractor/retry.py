@@ -33,18 +33,20 @@ def _is_not_transient(error: Exception) -> bool:
 async def call_with_retries(
     attempt: Callable[[], Awaitable[T]],
     description: str,
-    max_time: float = MAX_RETRY_SECONDS,
+    max_time: float | None = None,
 ) -> T:
     """Runs `attempt` until it succeeds, retrying transient errors within `max_time` seconds.
 
     Args:
         attempt: makes one request; raises a `TransientError` subclass to ask for a retry.
         description: names the request in retry and give-up log lines.
-        max_time: the total time budget for retries.
+        max_time: the total time budget for retries (default `MAX_RETRY_SECONDS`).
 
     Raises:
         The last error, once it is not transient or the time budget is spent.
     """
+
+    budget = MAX_RETRY_SECONDS if max_time is None else max_time
 
     def log_retry(details: dict[str, Any]) -> None:
         log.warning(
@@ -56,7 +58,7 @@ async def call_with_retries(
         backoff.runtime,
         RateLimited,
         value=_retry_after_seconds,
-        max_time=max_time,
+        max_time=budget,
         on_backoff=log_retry,
         jitter=None,
         logger=None,
@@ -65,7 +67,7 @@ async def call_with_retries(
         backoff.expo,
         TransientError,
         giveup=_is_not_transient,
-        max_time=max_time,
+        max_time=budget,
         max_value=MAX_BACKOFF_SECONDS,
         jitter=backoff.full_jitter,
         on_backoff=log_retry,

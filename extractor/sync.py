@@ -102,10 +102,14 @@ class _Extraction:
             # One request before the concurrent ones: reachability and credentials fail fast.
             version = (await client.execute(SERVER_VERSION))["version"]
             log.info(f"connected to Dagster {version} at {self._settings.graphql_url}")
+            # Assets, schedules and sensors all start from the list of repositories.
+            repositories = asyncio.ensure_future(list_repositories(client))
             await asyncio.gather(
                 self._sync_runs(client),
-                self._skip_on_failure("assets", self._sync_assets(client)),
-                self._skip_on_failure("schedules and sensors", self._sync_instigators(client)),
+                self._skip_on_failure("assets", self._sync_assets(client, repositories)),
+                self._skip_on_failure(
+                    "schedules and sensors", self._sync_instigators(client, repositories)
+                ),
             )
             log.info(f"requests sent: {client.requests_sent}")
 
@@ -140,28 +144,35 @@ class _Extraction:
             if not counting.done():
                 counting.cancel()
 
-    async def _sync_assets(self, client: DagsterClient) -> None:
-        repositories = await list_repositories(client)
+    async def _sync_assets(
+        self, client: DagsterClient, listing: Awaitable[list[Repository]]
+    ) -> None:
+        repositories = await asyncio.shield(listing)
         page_size = min(self._settings.page_size, MAX_ASSET_PAGE_SIZE)
         counts = await asyncio.gather(
             *(self._sync_repository_assets(client, repo, page_size) for repo in repositories)
         )
-        log.info(f"assets: {sum(counts)} rows from {len(repositories)} repositories")
+        rows, pages = sum(c[0] for c in counts), sum(c[1] for c in counts)
+        log.info(f"assets: {rows} rows, {pages} pages, from {len(repositories)} repositories")
 
     async def _sync_repository_assets(
         self, client: DagsterClient, repository: Repository, page_size: int
-    ) -> int:
-        rows_sent = 0
+    ) -> tuple[int, int]:
+        """Sends the repository's assets; returns (rows, pages)."""
+        rows_sent = pages = 0
         async for rows in asset_pages(client, repository, page_size):
+            pages += 1
             if rows:
                 await self._channel.put(Rows(ASSETS_TABLE, rows))
                 rows_sent += len(rows)
-        return rows_sent
+        return rows_sent, pages
 
-    async def _sync_instigators(self, client: DagsterClient) -> None:
+    async def _sync_instigators(
+        self, client: DagsterClient, listing: Awaitable[list[Repository]]
+    ) -> None:
         page_size = self._settings.page_size
         repositories, active_by_name = await asyncio.gather(
-            list_repositories(client), fetch_active_runs_by_sensor_name(client, page_size)
+            asyncio.shield(listing), fetch_active_runs_by_sensor_name(client, page_size)
         )
         schedule_counts = await asyncio.gather(
             *(self._schedules_of(client, repository) for repository in repositories)
