@@ -15,7 +15,8 @@ from fivetran_connector_sdk import Operations as op
 from extractor.config import parse_configuration
 from extractor.log import log, register_secret
 from extractor.state import SyncState
-from extractor.sync import Checkpoint, Rows, extract
+from extractor.events import Checkpoint, Rows
+from extractor.sync import extract
 from extractor.tables import TABLES
 
 

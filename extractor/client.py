@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 
 from extractor.config import Settings
 from extractor.errors import (
@@ -27,10 +26,12 @@ from extractor.errors import (
     HttpError,
     ProtocolError,
     RateLimited,
+    RequestTimeout,
     ResultError,
     ServerError,
 )
 from extractor.retry import call_with_retries
+from extractor.throttle import Throttle
 
 TOKEN_HEADER = "Dagster-Cloud-Api-Token"
 USER_AGENT = "fivetran-dagster-connector/1.0"
@@ -87,8 +88,8 @@ class DagsterClient:
         self._settings = settings
         self._url = settings.graphql_url
         self._host = urlsplit(settings.graphql_url).netloc
-        self._limiter = AsyncLimiter(settings.requests_per_second, 1)
-        self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._scheme = urlsplit(settings.graphql_url).scheme
+        self.throttle = Throttle(settings.requests_per_second, settings.max_concurrency)
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent = 0
 
@@ -112,8 +113,15 @@ class DagsterClient:
         if self._session is not None:
             await self._session.close()
 
-    async def execute(self, operation: Operation, variables: dict[str, Any] | None = None) -> dict:
+    async def execute(
+        self,
+        operation: Operation,
+        variables: dict[str, Any] | None = None,
+        max_tries: int | None = None,
+    ) -> dict:
         """Runs `operation` and returns its `data`, retrying transient failures.
+
+        `max_tries` caps the attempts (default: retry within the policy's time budget).
 
         Raises:
             GraphQLError, HttpError, AuthenticationError: at once (not retried).
@@ -124,11 +132,16 @@ class DagsterClient:
         )
 
         async def attempt() -> dict:
-            async with self._slots:
-                await self._limiter.acquire()
-                return await self._post(operation.name, payload)
+            async with self.throttle.slot():
+                try:
+                    return await self._post(operation.name, payload)
+                except RateLimited as error:
+                    self.throttle.rate_limited(error.retry_after)
+                    raise
 
-        return await call_with_retries(attempt, description=f"Dagster {operation.name}")
+        return await call_with_retries(
+            attempt, description=f"Dagster {operation.name}", max_tries=max_tries
+        )
 
     async def _post(self, operation: str, payload: str) -> dict:
         assert self._session is not None, "use DagsterClient as 'async with'"
@@ -143,7 +156,10 @@ class DagsterClient:
                     body = await response.read()
                     return self._parse(operation, response.status, response.headers, body)
             raise HttpError(0, f"{operation}: more than {MAX_REDIRECTS} redirects")
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as error:
+        except asyncio.TimeoutError:
+            timeout = self._settings.request_timeout_seconds
+            raise RequestTimeout(f"{operation}: no answer within {timeout}s") from None
+        except (aiohttp.ClientError, ConnectionError) as error:
             reason = type(error).__name__ if not str(error) else f"{type(error).__name__}: {error}"
             raise ConnectionFailed(f"{operation}: {reason}") from None
 
@@ -152,7 +168,8 @@ class DagsterClient:
             raise HttpError(0, "redirect without a Location header")
         target = urljoin(url, location)
         parts = urlsplit(target)
-        if parts.netloc != self._host or parts.scheme not in ("http", "https"):
+        downgrade = self._scheme == "https" and parts.scheme != "https"
+        if parts.netloc != self._host or parts.scheme not in ("http", "https") or downgrade:
             raise HttpError(
                 0,
                 f"the server redirected to another host ({parts.scheme}://{parts.hostname}); "

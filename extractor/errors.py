@@ -27,6 +27,10 @@ class ConnectionFailed(TransientError):
     """The server could not be reached, or the connection broke or timed out."""
 
 
+class RequestTimeout(ConnectionFailed):
+    """The request got no complete answer within the configured timeout."""
+
+
 class ServerError(TransientError):
     """An HTTP 5xx answer."""
 

@@ -34,6 +34,7 @@ async def call_with_retries(
     attempt: Callable[[], Awaitable[T]],
     description: str,
     max_time: float | None = None,
+    max_tries: int | None = None,
 ) -> T:
     """Runs `attempt` until it succeeds, retrying transient errors within `max_time` seconds.
 
@@ -41,11 +42,11 @@ async def call_with_retries(
         attempt: makes one request; raises a `TransientError` subclass to ask for a retry.
         description: names the request in retry and give-up log lines.
         max_time: the total time budget for retries (default `MAX_RETRY_SECONDS`).
+        max_tries: the most attempts of transient failures other than 429 (default: no cap).
 
     Raises:
         The last error, once it is not transient or the time budget is spent.
     """
-
     budget = MAX_RETRY_SECONDS if max_time is None else max_time
 
     def log_retry(details: dict[str, Any]) -> None:
@@ -53,6 +54,15 @@ async def call_with_retries(
             f"{description}: {details['exception']} - retry {details['tries']} "
             f"in {details['wait']:.1f}s"
         )
+
+    def log_give_up(details: dict[str, Any]) -> None:
+        if _is_not_transient(details["exception"]):
+            return  # never retried: the caller reports it
+        if max_tries is None or details["tries"] < max_tries:  # at max_tries the caller decides
+            log.warning(
+                f"{description}: giving up after {details['tries']} tries in "
+                f"{details['elapsed']:.0f}s: {details['exception']}"
+            )
 
     @backoff.on_exception(
         backoff.runtime,
@@ -68,6 +78,8 @@ async def call_with_retries(
         TransientError,
         giveup=_is_not_transient,
         max_time=budget,
+        max_tries=max_tries,
+        on_giveup=log_give_up,
         max_value=MAX_BACKOFF_SECONDS,
         jitter=backoff.full_jitter,
         on_backoff=log_retry,

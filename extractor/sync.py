@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 
@@ -21,40 +20,21 @@ from extractor.client import DagsterClient
 from extractor.config import Settings
 from extractor.documents import SERVER_VERSION
 from extractor.errors import DagsterConnectorError
+from extractor.events import Checkpoint, Rows
 from extractor.log import log
 from extractor.repositories import Repository, list_repositories
-from extractor.runs import count_runs, next_walk, walk_runs
+from extractor.run_sync import RunSyncer
 from extractor.schedules import fetch_schedule_rows
 from extractor.sensors import fetch_active_runs_by_sensor_name, fetch_sensors, sensor_rows
 from extractor.state import SyncState
+from extractor.tables import ASSETS_TABLE, SCHEDULES_TABLE, SENSORS_TABLE
 from extractor.transforms import Row
-
-RUNS_TABLE = "dagster_runs"
-ASSETS_TABLE = "dagster_assets"
-SCHEDULES_TABLE = "dagster_schedules"
-SENSORS_TABLE = "dagster_sensors"
 
 CHANNEL_PAGES = 8  # pages held between the extractor and update() at most
 MAX_ASSET_PAGE_SIZE = 500
-PROGRESS_INTERVAL_SECONDS = 10.0
 
 # Failures of a non-run resource that skip that part with a warning instead of ending the sync.
 _SKIPPABLE = (DagsterConnectorError, KeyError, TypeError)
-
-
-@dataclass(frozen=True)
-class Rows:
-    """Rows to upsert into `table`."""
-
-    table: str
-    rows: list[Row]
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """Commit everything upserted so far, with this state."""
-
-    state: dict
 
 
 @dataclass(frozen=True)
@@ -65,28 +45,6 @@ class _Finished:
 @dataclass(frozen=True)
 class _Failed:
     error: BaseException
-
-
-class _RunProgress:
-    """Logs the run walk's progress at most every `PROGRESS_INTERVAL_SECONDS`."""
-
-    def __init__(self, rows_done_before: int) -> None:
-        self.total: int | None = None
-        self._rows_before = rows_done_before
-        self._started = time.monotonic()
-        self._last_logged = self._started
-
-    def page_done(self, rows_done: int, pages: int, final: bool) -> None:
-        now = time.monotonic()
-        if not final and now - self._last_logged < PROGRESS_INTERVAL_SECONDS:
-            return
-        self._last_logged = now
-        rate = (rows_done - self._rows_before) / max(now - self._started, 1e-6)
-        share = ""
-        if self.total:
-            share = f" of {self.total:,} ({min(100.0, 100.0 * rows_done / self.total):.1f}%)"
-        label = "done" if final else "progress"
-        log.info(f"runs {label}: {rows_done:,} rows{share}, {pages} pages, {rate:,.0f} rows/s")
 
 
 class _Extraction:
@@ -120,29 +78,7 @@ class _Extraction:
             log.warning(f"skipping {resource}: {type(error).__name__}: {error}")
 
     async def _sync_runs(self, client: DagsterClient) -> None:
-        walk = next_walk(self._state, self._settings.lookback_seconds)
-        kind = "full history" if walk.updated_after is None else "changed since last sync"
-        resumed = f", resuming after run {walk.cursor}" if walk.cursor else ""
-        log.info(f"runs: walking {kind}{resumed}")
-        progress = _RunProgress(walk.rows_done)
-        counting = asyncio.create_task(count_runs(client, walk))
-        pages = 0
-        try:
-            async for page in walk_runs(client, walk, self._settings.page_size):
-                pages += 1
-                if progress.total is None and counting.done() and not counting.exception():
-                    progress.total = counting.result()
-                if page.finished:
-                    state = SyncState(runs_synced_until=page.walk.window_end, run_walk=None)
-                else:
-                    state = SyncState(self._state.runs_synced_until, run_walk=page.walk)
-                if page.rows:
-                    await self._channel.put(Rows(RUNS_TABLE, page.rows))
-                await self._channel.put(Checkpoint(state.to_dict()))
-                progress.page_done(page.walk.rows_done, pages, final=page.finished)
-        finally:
-            if not counting.done():
-                counting.cancel()
+        await RunSyncer(self._settings, self._state, self._channel).run(client)
 
     async def _sync_assets(
         self, client: DagsterClient, listing: Awaitable[list[Repository]]

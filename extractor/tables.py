@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from extractor.sync import ASSETS_TABLE, RUNS_TABLE, SCHEDULES_TABLE, SENSORS_TABLE
+RUNS_TABLE = "dagster_runs"
+ASSETS_TABLE = "dagster_assets"
+SCHEDULES_TABLE = "dagster_schedules"
+SENSORS_TABLE = "dagster_sensors"
 
 TABLES: list[dict] = [
     {

@@ -14,17 +14,19 @@ from typing import Any
 from aioresponses import CallbackResult, aioresponses
 
 ENDPOINT = "http://dagster.test/graphql"
+BASE_TIME = 1_700_000_000.0
 
 
 def make_run(index: int, status: str = "SUCCESS", tags: dict[str, str] | None = None) -> dict:
+    """Run `index` of a history; its creation time is its `startTime`, BASE_TIME + index."""
     return {
         "runId": f"run-{index:05d}",
         "pipelineName": "job",
         "status": status,
         "mode": "default",
-        "startTime": 1000.0 + index,
-        "endTime": 1001.0 + index,
-        "updateTime": 1001.0 + index,
+        "startTime": BASE_TIME + index,
+        "endTime": BASE_TIME + 1.0 + index,
+        "updateTime": BASE_TIME + 1.0 + index,
         "tags": [{"key": key, "value": value} for key, value in (tags or {}).items()],
     }
 
@@ -57,6 +59,10 @@ class FakeDagster:
         runs = list(reversed(self.runs))
         if "updatedAfter" in runs_filter:
             runs = [run for run in runs if run["updateTime"] > runs_filter["updatedAfter"]]
+        if "createdAfter" in runs_filter:
+            runs = [run for run in runs if run["startTime"] > runs_filter["createdAfter"]]
+        if "createdBefore" in runs_filter:
+            runs = [run for run in runs if run["startTime"] < runs_filter["createdBefore"]]
         if "runIds" in runs_filter:
             runs = [run for run in runs if run["runId"] in runs_filter["runIds"]]
         if "statuses" in runs_filter:

@@ -8,12 +8,13 @@ from aioresponses import CallbackResult, aioresponses
 from extractor.config import parse_configuration
 from extractor.errors import ServerError
 from extractor.state import SyncState
-from extractor.sync import Checkpoint, Rows, extract
+from extractor.events import Checkpoint, Rows
+from extractor.sync import extract
 from tests.fake_dagster import ENDPOINT, FakeDagster, make_run
 
 
 def settings(**tuning):
-    return parse_configuration({"base_url": ENDPOINT, **tuning})
+    return parse_configuration({"base_url": ENDPOINT, "requests_per_second": "2000", **tuning})
 
 
 def run_extraction(fake: FakeDagster, state: SyncState, **tuning) -> list:
@@ -45,7 +46,7 @@ def test_every_run_page_is_followed_by_its_checkpoint_and_the_stream_ends_with_o
         assert isinstance(events[index + 1], Checkpoint)
     final = events[-1]
     assert isinstance(final, Checkpoint)
-    assert final.state["run_walk"] is None and final.state["runs_synced_until"] is not None
+    assert final.state["run_sync"] is None and final.state["runs_synced_until"] is not None
     assert len(rows_of(events, "dagster_runs")) == 25
     assert len(rows_of(events, "dagster_schedules")) == 2
     assert len(rows_of(events, "dagster_assets")) == 2
@@ -102,5 +103,49 @@ def test_a_failing_run_walk_ends_the_sync_after_its_last_checkpoint(monkeypatch)
             for event in extract(settings(page_size="10"), SyncState()):
                 seen.append(event)
     checkpoints = [event.state for event in seen if isinstance(event, Checkpoint)]
-    assert checkpoints[-1]["run_walk"]["cursor"] == "run-00020"
-    assert checkpoints[-1]["run_walk"]["rows_done"] == 10
+    [walk] = checkpoints[-1]["run_sync"]["walks"]
+    assert walk["cursor"] == "run-00020"
+    assert checkpoints[-1]["run_sync"]["rows_done"] == 10
+
+
+def test_a_long_first_sync_is_split_into_windows_that_together_cover_every_run():
+    fake = FakeDagster([make_run(i) for i in range(200)])
+    events = run_extraction(fake, SyncState(), page_size="10", max_concurrency="4")
+    first = next(event for event in events if isinstance(event, Checkpoint))
+    assert len(first.state["run_sync"]["walks"]) > 2, "the history was split into windows"
+    run_ids = [row["run_id"] for row in rows_of(events, "dagster_runs")]
+    assert set(run_ids) == {f"run-{i:05d}" for i in range(200)}
+    assert len(run_ids) - 200 <= len(first.state["run_sync"]["walks"])  # boundary overlaps only
+    assert events[-1].state["run_sync"] is None
+
+
+def test_a_first_sync_stopped_at_any_checkpoint_resumes_to_the_full_history():
+    fake = FakeDagster([make_run(i) for i in range(120)])
+    events = run_extraction(fake, SyncState(), page_size="10", max_concurrency="2")
+    checkpoints = [i for i, event in enumerate(events) if isinstance(event, Checkpoint)]
+    for stop in checkpoints[1:-2:3]:
+        saved_rows = {row["run_id"] for row in rows_of(events[: stop + 1], "dagster_runs")}
+        state, _ = SyncState.from_dict(events[stop].state)
+        resumed = run_extraction(fake, state, page_size="10", max_concurrency="2")
+        resumed_rows = {row["run_id"] for row in rows_of(resumed, "dagster_runs")}
+        assert saved_rows | resumed_rows == {f"run-{i:05d}" for i in range(120)}
+        assert len(resumed_rows) < 120 - len(saved_rows) + 10, "resumed, not restarted"
+
+
+def test_heavy_pages_are_halved_instead_of_failing_the_sync(monkeypatch):
+    monkeypatch.setattr("extractor.retry.MAX_RETRY_SECONDS", 5)
+    fake = FakeDagster([make_run(i) for i in range(100)])
+    limits = []
+
+    def runs_page(variables):
+        if "statuses" in variables["filter"]:  # the sensors' small query is not heavy
+            return {"data": fake.ConnectorRunsPage(variables)}
+        limits.append(variables["limit"])
+        if variables["limit"] > 30:
+            return CallbackResult(status=504, body="gateway timeout")
+        return {"data": fake.ConnectorRunsPage(variables)}
+
+    fake.overrides["ConnectorRunsPage"] = runs_page
+    events = run_extraction(fake, SyncState(), page_size="100", max_concurrency="1")
+    assert len({row["run_id"] for row in rows_of(events, "dagster_runs")}) == 100
+    assert limits[:4] == [100, 100, 50, 50] and 25 in limits

@@ -54,7 +54,7 @@ def test_first_sync_loads_all_four_tables_as_dagster_holds_them(make_project, de
     assert {row["status"] for row in tables["dagster_schedules"].values()} == {"RUNNING", "STOPPED"}
     assert any(row["active_run_ids"] for row in tables["dagster_sensors"].values())
     state = project.state()
-    assert state["run_walk"] is None and state["runs_synced_until"] > 0
+    assert state["run_sync"] is None and state["runs_synced_until"] > 0
     assert "runs done:" in output and "Dagster sync complete" in output
     assert_token_absent(project, output)
 
@@ -85,18 +85,24 @@ def test_incremental_sync_loads_new_and_changed_runs_only(make_project, demo):
     demo.set_sensor_running("operations", "__repository__", "multi_job_sensor", False)
 
 
+def walks(state: dict) -> list[dict]:
+    return (state.get("run_sync") or {}).get("walks", [])
+
+
 def test_a_run_that_changes_during_a_sync_is_caught_by_the_next(make_project, demo, tmp_path):
-    # A slow walk (2 requests/s) leaves time to change a run after its page was read.
-    project = make_project(page_size="20", requests_per_second="2", lookback_seconds="0")
+    # A slow sync (1 request/s, one walk) leaves time to change a run after its page was read.
+    project = make_project(
+        page_size="100", requests_per_second="1", max_concurrency="1", lookback_seconds="0"
+    )
     run_id = demo.seed("start-run")  # the newest run: on the walk's first page
     process = project.start_sync(tmp_path / "sync1.log")
-    wait_for_state(project, lambda state: (state.get("run_walk") or {}).get("cursor"), process)
+    wait_for_state(project, lambda state: any(walk["cursor"] for walk in walks(state)), process)
     demo.seed("finish-run", run_id, "--status", "FAILURE")
     assert process.wait(timeout=300) == 0, (tmp_path / "sync1.log").read_text()[-3000:]
     assert destination(project)["dagster_runs"][run_id]["status"] == "STARTED"
 
     project.configuration_path.write_text(project.configuration_path.read_text().replace(
-        '"requests_per_second": "2"', '"requests_per_second": "50"'))
+        '"requests_per_second": "1"', '"requests_per_second": "50"'))
     output = synced(project)
     assert destination(project)["dagster_runs"][run_id]["status"] == "FAILURE"
     assert runs_upserted(output) == 1
@@ -104,32 +110,40 @@ def test_a_run_that_changes_during_a_sync_is_caught_by_the_next(make_project, de
 
 
 def test_a_killed_sync_resumes_from_its_last_checkpoint(make_project, demo, tmp_path: Path):
+    # Small pages at 5 requests/s: a first sync split into windows, slow enough to kill twice.
     project = make_project(page_size="10", requests_per_second="5")
     kills = []
     for attempt, rows_before_kill in enumerate((40, 120)):
         process = project.start_sync(tmp_path / f"killed{attempt}.log")
-        state = wait_for_state(
+        wait_for_state(
             project,
-            lambda state: (state.get("run_walk") or {}).get("rows_done", 0) >= rows_before_kill,
+            lambda state: (state.get("run_sync") or {}).get("rows_done", 0) >= rows_before_kill,
             process,
         )
         ConnectorProject.kill_sync(process)
-        state = project.state()  # the last checkpoint that made it to disk
-        kills.append(state["run_walk"])
+        run_sync = project.state()["run_sync"]  # the last checkpoint that made it to disk
+        kills.append(run_sync)
         saved_rows = len(destination(project)["dagster_runs"])
-        # Upserts are committed with each checkpoint: what is saved matches the cursor.
-        assert state["run_walk"]["rows_done"] <= saved_rows <= state["run_walk"]["rows_done"] + 10
+        # Upserts are committed with each checkpoint: what is saved matches the cursors (give or
+        # take one page written without its state, and runs on two windows' shared boundary).
+        assert run_sync["rows_done"] - len(run_sync["walks"]) <= saved_rows
+        assert saved_rows <= run_sync["rows_done"] + 10
 
-    assert kills[0]["window_end"] == kills[1]["window_end"], "the resumed walk kept its window"
+    assert len(kills[0]["walks"]) > 1, "a first sync of this size is split into windows"
+    assert kills[0]["window_end"] == kills[1]["window_end"], "the resumed sync kept its window"
     assert kills[1]["rows_done"] > kills[0]["rows_done"]
     log = (tmp_path / "killed1.log").read_text()
-    assert f"resuming after run {kills[0]['cursor']}" in log
+    assert "resuming an interrupted sync" in log
 
     output = synced(project)
-    assert f"resuming after run {kills[1]['cursor']}" in output
+    assert "resuming an interrupted sync" in output
+    for walk in kills[1]["walks"]:
+        if walk["cursor"]:
+            assert f"after run {walk['cursor']}" in output
     total_runs = len(demo.seed("dump-runs"))
-    # The resumed sync read only the runs older than the saved cursor.
-    assert runs_upserted(output) == total_runs - kills[1]["rows_done"]
-    assert project.state()["run_walk"] is None
+    # The resumed sync read only what the saved cursors had not covered.
+    remaining = total_runs - kills[1]["rows_done"]
+    assert remaining <= runs_upserted(output) <= remaining + 2 * len(kills[1]["walks"])
+    assert project.state()["run_sync"] is None
     assert_destination_equals_dagster(project, demo)
     assert_token_absent(project, output, log)
