@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from extractor.client import DagsterClient, unwrap
 from extractor.documents import ASSET_NODES_ALL, ASSET_NODES_PAGE
 from extractor.errors import GraphQLError
-from extractor.log import log
 from extractor.repositories import Repository
 from extractor.transforms import Row, asset_row
 
@@ -41,14 +40,13 @@ async def asset_pages(
     client: DagsterClient, repository: Repository, page_size: int
 ) -> AsyncIterator[list[Row]]:
     """Yields the repository's `dagster_assets` rows, one page at a time."""
-    try:
-        async for page in _pages_by_connection(client, repository, page_size):
-            yield page
-    except GraphQLError as error:
-        if not error.is_schema_mismatch:
-            raise
-        log.warning(
-            f"assets: this Dagster has no paged asset query ({error.messages[0]}); "
-            f"reading {repository.label}'s asset nodes in one request"
-        )
-        yield await _single_page(client, repository)
+    if ASSET_NODES_PAGE.name not in client.unsupported_operations:
+        try:
+            async for page in _pages_by_connection(client, repository, page_size):
+                yield page
+            return
+        except GraphQLError as error:
+            if not error.is_schema_mismatch:
+                raise
+            client.mark_unsupported(ASSET_NODES_PAGE, error, ASSET_NODES_ALL.name)
+    yield await _single_page(client, repository)

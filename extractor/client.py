@@ -12,6 +12,7 @@ import email.utils
 import json
 import time
 from dataclasses import dataclass
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +31,7 @@ from extractor.errors import (
     ResultError,
     ServerError,
 )
+from extractor.log import log
 from extractor.retry import call_with_retries
 from extractor.throttle import Throttle
 
@@ -92,6 +94,7 @@ class DagsterClient:
         self.throttle = Throttle(settings.requests_per_second, settings.max_concurrency)
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent = 0
+        self.unsupported_operations: set[str] = set()  # their fields are unknown to the server
 
     async def __aenter__(self) -> DagsterClient:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
@@ -142,6 +145,34 @@ class DagsterClient:
         return await call_with_retries(
             attempt, description=f"Dagster {operation.name}", max_tries=max_tries
         )
+
+    async def execute_compatible(
+        self, operations: Sequence[Operation], variables: dict[str, Any] | None = None
+    ) -> dict:
+        """Runs the first of `operations` (newest schema first) that this server supports.
+
+        An operation the server rejects for an unknown field or argument is remembered,
+        logged once as a warning, and replaced by the next one.
+        """
+        for operation, fallback in zip(operations, [*operations[1:], None]):
+            if fallback is not None and operation.name in self.unsupported_operations:
+                continue
+            try:
+                return await self.execute(operation, variables)
+            except GraphQLError as error:
+                if fallback is None or not error.is_schema_mismatch:
+                    raise
+                self.mark_unsupported(operation, error, fallback.name)
+        raise AssertionError("unreachable: the last operation returns or raises")
+
+    def mark_unsupported(self, operation: Operation, error: GraphQLError, instead: str) -> None:
+        """Remembers that the server can't run `operation`; warns once."""
+        if operation.name not in self.unsupported_operations:
+            self.unsupported_operations.add(operation.name)
+            log.warning(
+                f"this Dagster's schema can't run {operation.name} ({error.messages[0]}); "
+                f"using {instead} instead"
+            )
 
     async def _post(self, operation: str, payload: str) -> dict:
         assert self._session is not None, "use DagsterClient as 'async with'"

@@ -72,18 +72,24 @@ query ConnectorSchedules($repositorySelector: RepositorySelector!) {
 }""",
 )
 
-SENSORS = Operation(
-    "ConnectorSensors",
-    """
-query ConnectorSensors($repositorySelector: RepositorySelector!) {
-  sensorsOrError(repositorySelector: $repositorySelector) {
+_SENSORS = """
+query {name}($repositorySelector: RepositorySelector!) {{
+  sensorsOrError(repositorySelector: $repositorySelector) {{
     __typename
-    ... on Sensors {
-      results { id name sensorType targets { pipelineName } sensorState { status } }
-    }
-    ... on Error { message }
-  }
-}""",
+    ... on Sensors {{
+      results {{ id name {sensor_type} targets {{ pipelineName }} sensorState {{ status }} }}
+    }}
+    ... on Error {{ message }}
+  }}
+}}"""
+
+SENSORS = Operation(
+    "ConnectorSensors", _SENSORS.format(name="ConnectorSensors", sensor_type="sensorType")
+)
+
+# For servers older than `Sensor.sensorType`: `sensor_type` stays empty.
+SENSORS_WITHOUT_TYPE = Operation(
+    "ConnectorSensorsUntyped", _SENSORS.format(name="ConnectorSensorsUntyped", sensor_type="")
 )
 
 _ASSET_NODE_FIELDS = (

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from extractor.client import DagsterClient, unwrap
-from extractor.documents import SENSORS
+from extractor.documents import SENSORS, SENSORS_WITHOUT_TYPE
 from extractor.repositories import Repository
 from extractor.runs import fetch_run_page
 from extractor.transforms import IN_PROGRESS_STATUSES, Row, sensor_row, sensor_run_name
@@ -51,7 +51,9 @@ async def fetch_active_runs_by_sensor_name(
 
 async def fetch_sensors(client: DagsterClient, repository: Repository) -> list[dict[str, Any]]:
     """The repository's `Sensor` objects."""
-    data = await client.execute(SENSORS, {"repositorySelector": repository.selector})
+    data = await client.execute_compatible(
+        [SENSORS, SENSORS_WITHOUT_TYPE], {"repositorySelector": repository.selector}
+    )
     return unwrap(SENSORS.name, data["sensorsOrError"], "Sensors")["results"]
 
 

@@ -17,6 +17,12 @@ ENDPOINT = "http://dagster.test/graphql"
 BASE_TIME = 1_700_000_000.0
 
 
+def unknown_field(field: str, type_name: str) -> Callable[[dict], CallbackResult]:
+    """An override answering as an older Dagster whose schema lacks `type_name.field`."""
+    message = f'Cannot query field "{field}" on type "{type_name}".'
+    return lambda variables: CallbackResult(status=400, payload={"errors": [{"message": message}]})
+
+
 def make_run(index: int, status: str = "SUCCESS", tags: dict[str, str] | None = None) -> dict:
     """Run `index` of a history; its creation time is its `startTime`, BASE_TIME + index."""
     return {
@@ -112,6 +118,17 @@ class FakeDagster:
     def ConnectorSensors(self, variables: dict) -> dict:
         location = variables["repositorySelector"]["repositoryLocationName"]
         return {"sensorsOrError": {"__typename": "Sensors", "results": self.sensors[location]}}
+
+    def ConnectorSensorsUntyped(self, variables: dict) -> dict:
+        answer = self.ConnectorSensors(variables)
+        for sensor in answer["sensorsOrError"]["results"]:
+            sensor.pop("sensorType", None)
+        return answer
+
+    def ConnectorAssetNodes(self, variables: dict) -> dict:
+        page = self.ConnectorAssetNodesPage(variables)["repositoryOrError"]
+        nodes = page["assetNodesConnection"]["nodes"]
+        return {"repositoryOrError": {"__typename": "Repository", "assetNodes": nodes}}
 
     def ConnectorAssetNodesPage(self, variables: dict) -> dict:
         location = variables["repositorySelector"]["repositoryLocationName"]

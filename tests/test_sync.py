@@ -10,7 +10,7 @@ from extractor.errors import ServerError
 from extractor.state import SyncState
 from extractor.events import Checkpoint, Rows
 from extractor.sync import extract
-from tests.fake_dagster import ENDPOINT, FakeDagster, make_run
+from tests.fake_dagster import ENDPOINT, FakeDagster, make_run, unknown_field
 
 
 def settings(**tuning):
@@ -149,3 +149,19 @@ def test_heavy_pages_are_halved_instead_of_failing_the_sync(monkeypatch):
     events = run_extraction(fake, SyncState(), page_size="100", max_concurrency="1")
     assert len({row["run_id"] for row in rows_of(events, "dagster_runs")}) == 100
     assert limits[:4] == [100, 100, 50, 50] and 25 in limits
+
+
+def test_an_older_schema_falls_back_once_and_still_syncs_sensors_and_assets(capsys):
+    fake = FakeDagster([make_run(i) for i in range(3)])
+    fake.sensors = {"loc_a": [sensor("a")], "loc_b": [sensor("b")]}
+    fake.overrides["ConnectorSensors"] = unknown_field("sensorType", "Sensor")
+    fake.overrides["ConnectorAssetNodesPage"] = unknown_field("assetNodesConnection", "Repository")
+    events = run_extraction(fake, SyncState())
+    sensors = rows_of(events, "dagster_sensors")
+    assert sorted(row["name"] for row in sensors) == ["a", "b"]
+    assert all(row["sensor_type"] is None for row in sensors)
+    assert len(rows_of(events, "dagster_assets")) == 2
+    assert fake.calls["ConnectorSensors"] + fake.calls["ConnectorAssetNodesPage"] <= 4
+    output = capsys.readouterr().out
+    assert output.count("can't run ConnectorSensors ") == 1
+    assert output.count("can't run ConnectorAssetNodesPage") == 1
