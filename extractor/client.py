@@ -219,6 +219,10 @@ class DagsterClient:
                 f"{operation}: HTTP {status}: Dagster refused the credentials - check 'api_token' "
                 "(a Dagster+ user or agent token with read access to this deployment)",
             )
+        if status == 404:
+            raise HttpError(
+                status, f"{operation}: HTTP 404: no GraphQL endpoint here - check 'base_url'"
+            )
         if status >= 500:
             raise ServerError(status, f"{operation}: HTTP {status}: {_short(body)}")
         try:

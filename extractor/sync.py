@@ -78,7 +78,14 @@ class _Extraction:
             log.warning(f"skipping {resource}: {type(error).__name__}: {error}")
 
     async def _sync_runs(self, client: DagsterClient) -> None:
-        await RunSyncer(self._settings, self._state, self._channel).run(client)
+        try:
+            await RunSyncer(self._settings, self._state, self._channel).run(client)
+        except DagsterConnectorError as error:
+            log.error(
+                f"runs: the sync stopped ({type(error).__name__}: {error}); everything up to "
+                "the last checkpoint is saved and the next sync resumes from there"
+            )
+            raise
 
     async def _sync_assets(
         self, client: DagsterClient, listing: Awaitable[list[Repository]]

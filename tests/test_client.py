@@ -120,3 +120,20 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
     assert parse_retry_after(None) == 5.0
     assert parse_retry_after("soon") == 5.0
+
+
+async def test_a_wrong_url_says_to_check_base_url():
+    with aioresponses() as mocked:
+        mocked.post(ENDPOINT, status=404, body="<html>Not Found</html>")
+        async with DagsterClient(settings()) as client:
+            with pytest.raises(HttpError, match="check 'base_url'"):
+                await client.execute(VERSION)
+            assert client.requests_sent == 1
+
+
+async def test_an_https_to_http_redirect_on_the_same_host_is_refused():
+    with aioresponses() as mocked:
+        mocked.post(ENDPOINT, status=301, headers={"Location": "http://dagster.example.com/graphql"})
+        async with DagsterClient(settings()) as client:
+            with pytest.raises(HttpError, match="refusing"):
+                await client.execute(VERSION)
