@@ -15,19 +15,22 @@ IN_PROGRESS_STATUSES = ("QUEUED", "STARTING", "STARTED", "CANCELING")
 Row = dict[str, Any]
 
 
-def iso_utc(epoch_seconds: float | None) -> str | None:
-    """Formats seconds since the epoch as UTC ISO 8601 (`2024-05-01T12:00:00.250000Z`)."""
+def utc_datetime(epoch_seconds: float | None) -> datetime | None:
+    """Seconds since the epoch as an aware UTC datetime.
+
+    The SDK writes it as UTC ISO 8601 (RFC 3339); handing it a datetime rather than a string
+    spares it a `strptime` per value, which is most of the cost of a run row.
+    """
     if epoch_seconds is None:
         return None
-    moment = datetime.fromtimestamp(float(epoch_seconds), tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(float(epoch_seconds), tz=timezone.utc)
 
 
-def iso_utc_from_millis(epoch_millis: str | float | None) -> str | None:
-    """Formats Dagster event timestamps (milliseconds, often as a string) as UTC ISO 8601."""
+def utc_datetime_from_millis(epoch_millis: str | float | None) -> datetime | None:
+    """Dagster event timestamps (milliseconds, often as a string) as an aware UTC datetime."""
     if epoch_millis in (None, ""):
         return None
-    return iso_utc(float(epoch_millis) / 1000.0)
+    return utc_datetime(float(epoch_millis) / 1000.0)
 
 
 def run_row(run: dict[str, Any]) -> Row:
@@ -37,9 +40,9 @@ def run_row(run: dict[str, Any]) -> Row:
         "pipeline_name": run.get("pipelineName"),
         "status": run.get("status"),
         "mode": run.get("mode"),
-        "start_time": iso_utc(run.get("startTime")),
-        "end_time": iso_utc(run.get("endTime")),
-        "update_time": iso_utc(run.get("updateTime")),
+        "start_time": utc_datetime(run.get("startTime")),
+        "end_time": utc_datetime(run.get("endTime")),
+        "update_time": utc_datetime(run.get("updateTime")),
         "tags": {tag["key"]: tag["value"] for tag in run.get("tags") or ()},
     }
 
@@ -53,7 +56,7 @@ def asset_row(node: dict[str, Any]) -> Row:
         "key_path": ".".join(node["assetKey"]["path"]),
         "description": node.get("description"),
         "last_materialization_run_id": latest.get("runId"),
-        "last_materialization_time": iso_utc_from_millis(latest.get("timestamp")),
+        "last_materialization_time": utc_datetime_from_millis(latest.get("timestamp")),
     }
 
 

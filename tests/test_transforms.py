@@ -2,8 +2,8 @@ import json
 
 from extractor.transforms import (
     asset_row,
-    iso_utc,
-    iso_utc_from_millis,
+    utc_datetime,
+    utc_datetime_from_millis,
     run_row,
     schedule_row,
     sensor_row,
@@ -11,12 +11,16 @@ from extractor.transforms import (
 )
 
 
-def test_timestamps_are_utc_iso_8601():
-    assert iso_utc(0) == "1970-01-01T00:00:00.000000Z"
-    assert iso_utc(1718000000.25) == "2024-06-10T06:13:20.250000Z"
-    assert iso_utc(None) is None
-    assert iso_utc_from_millis("1718000000250") == "2024-06-10T06:13:20.250000Z"
-    assert iso_utc_from_millis(None) is None
+def iso(moment):
+    return moment.isoformat()
+
+
+def test_timestamps_are_aware_utc_datetimes():
+    assert iso(utc_datetime(0)) == "1970-01-01T00:00:00+00:00"
+    assert iso(utc_datetime(1718000000.25)) == "2024-06-10T06:13:20.250000+00:00"
+    assert utc_datetime(None) is None
+    assert iso(utc_datetime_from_millis("1718000000250")) == "2024-06-10T06:13:20.250000+00:00"
+    assert utc_datetime_from_millis(None) is None
 
 
 def test_run_row_turns_tags_into_an_object():
@@ -30,14 +34,15 @@ def test_run_row_turns_tags_into_an_object():
         "updateTime": 12.5,
         "tags": [{"key": "team", "value": "data"}, {"key": "dagster/sensor_name", "value": "s"}],
     }
-    assert run_row(run) == {
+    row = run_row(run)
+    assert iso(row.pop("start_time")) == "1970-01-01T00:00:10+00:00"
+    assert iso(row.pop("update_time")) == "1970-01-01T00:00:12.500000+00:00"
+    assert row == {
         "run_id": "r1",
         "pipeline_name": "daily",
         "status": "SUCCESS",
         "mode": "default",
-        "start_time": "1970-01-01T00:00:10.000000Z",
         "end_time": None,
-        "update_time": "1970-01-01T00:00:12.500000Z",
         "tags": {"team": "data", "dagster/sensor_name": "s"},
     }
 
@@ -52,7 +57,7 @@ def test_asset_row_dot_joins_the_key_and_takes_the_latest_materialization():
     row = asset_row(node)
     assert row["key_path"] == "warehouse.raw.orders"
     assert row["last_materialization_run_id"] == "r9"
-    assert row["last_materialization_time"] == "1970-01-01T00:00:01.000000Z"
+    assert iso(row["last_materialization_time"]) == "1970-01-01T00:00:01+00:00"
     never = asset_row({**node, "assetMaterializations": []})
     assert never["last_materialization_run_id"] is None
     assert never["last_materialization_time"] is None

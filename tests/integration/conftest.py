@@ -9,6 +9,9 @@ with the repository's nested `schedules`/`sensors`/`assetNodes` fields.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,14 +42,27 @@ _DEFINITIONS_QUERY = """
 """
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DagsterDemo:
-    dagster_python = default_dagster_python()
+@contextmanager
+def running_demo(home: Path, dagster_python: Path, runs: int) -> Iterator[DagsterDemo]:
+    """The demo deployment served by `dagster_python`'s Dagster, populated with `runs` runs."""
     if not dagster_python.exists():
         pytest.fail(f"{dagster_python} is missing: run `bash scripts/setup.sh` first")
-    with DagsterDemo(tmp_path_factory.mktemp("dagster_home"), dagster_python) as server:
-        server.seed("populate", "--runs", str(INITIAL_RUNS))
+    with DagsterDemo(home, dagster_python) as server:
+        server.seed("populate", "--runs", str(runs))
         yield server
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDemo]:
+    home = tmp_path_factory.mktemp("dagster_home")
+    with running_demo(home, default_dagster_python(), INITIAL_RUNS) as server:
+        yield server
+
+
+def connector_project(root: Path, demo: DagsterDemo, **tuning: str) -> ConnectorProject:
+    """An isolated connector project in `root` pointed at `demo`, with tuning overrides."""
+    configuration = {"base_url": demo.url, "api_token": API_TOKEN, **tuning}
+    return ConnectorProject(root, configuration)
 
 
 @pytest.fixture
@@ -54,10 +70,22 @@ def make_project(tmp_path: Path, demo: DagsterDemo):
     """Builds an isolated connector project pointed at the demo, with tuning overrides."""
 
     def build(name: str = "project", **tuning: str) -> ConnectorProject:
-        configuration = {"base_url": demo.url, "api_token": API_TOKEN, **tuning}
-        return ConnectorProject(tmp_path / name, configuration)
+        return connector_project(tmp_path / name, demo, **tuning)
 
     return build
+
+
+def synced(project: ConnectorProject) -> str:
+    """Runs one sync, which must succeed; returns its output."""
+    result = project.sync()
+    assert result.returncode == 0, result.output[-3000:]
+    return result.output
+
+
+def runs_upserted(output: str) -> int:
+    """The number of `dagster_runs` rows the connector's final summary reports."""
+    match = re.search(r"Dagster sync complete .*dagster_runs: (\d+)", output)
+    return int(match.group(1)) if match else 0
 
 
 def iso(seconds: float | None) -> str | None:

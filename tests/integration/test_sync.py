@@ -3,7 +3,6 @@ against a real dagster-webserver; the DuckDB destination must equal what Dagster
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -13,22 +12,12 @@ from tests.integration.conftest import (
     assert_destination_equals_dagster,
     assert_token_absent,
     destination,
+    runs_upserted,
+    synced,
 )
 from tests.support.fivetran_runner import ConnectorProject
 
 pytestmark = pytest.mark.integration
-
-
-def runs_upserted(output: str) -> int:
-    """The number of `dagster_runs` rows the connector's final summary reports."""
-    match = re.search(r"Dagster sync complete .*dagster_runs: (\d+)", output)
-    return int(match.group(1)) if match else 0
-
-
-def synced(project: ConnectorProject) -> str:
-    result = project.sync()
-    assert result.returncode == 0, result.output[-3000:]
-    return result.output
 
 
 def wait_for_state(project: ConnectorProject, predicate, process, timeout: float = 120) -> dict:

@@ -1,0 +1,103 @@
+"""Compatibility: the connector against an older Dagster minor release (requirements-dagster-old.txt,
+`.venv-dagster-old`), through `fivetran debug`, with the same ground-truth comparison as
+test_sync.py. Dagster 1.11's GraphQL schema lacks `Repository.assetNodesConnection`, so the
+connector must fall back to one `assetNodes` request per repository and say so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from demo.dagster_demo import REPOSITORY_NAME, DagsterDemo, older_dagster_python
+from tests.integration.conftest import (
+    assert_destination_equals_dagster,
+    assert_token_absent,
+    connector_project,
+    destination,
+    runs_upserted,
+    running_demo,
+    synced,
+)
+from tests.support.fivetran_runner import ConnectorProject
+
+pytestmark = pytest.mark.integration
+
+OLD_DAGSTER_VERSION = "1.11.16"  # requirements-dagster-old.txt
+RUNS = 60
+PAGE_SIZE = "10"  # several run pages for 60 runs
+ASSET_FALLBACK_WARNING = "no paged asset query"
+
+
+@pytest.fixture(scope="module")
+def old_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDemo]:
+    home = tmp_path_factory.mktemp("dagster_old_home")
+    with running_demo(home, older_dagster_python(), RUNS) as server:
+        yield server
+
+
+@dataclass
+class FirstSync:
+    project: ConnectorProject
+    output: str
+
+
+@pytest.fixture(scope="module")
+def first_sync(tmp_path_factory: pytest.TempPathFactory, old_demo: DagsterDemo) -> FirstSync:
+    root = tmp_path_factory.mktemp("old_dagster_project")
+    project = connector_project(root, old_demo, page_size=PAGE_SIZE, lookback_seconds="0")
+    return FirstSync(project, synced(project))
+
+
+def has_paged_asset_query(demo: DagsterDemo) -> bool:
+    fields = demo.graphql('{ __type(name: "Repository") { fields { name } } }')["__type"]["fields"]
+    return any(field["name"] == "assetNodesConnection" for field in fields)
+
+
+def test_the_old_server_is_the_pinned_release(old_demo):
+    assert old_demo.graphql("{ version }")["version"] == OLD_DAGSTER_VERSION
+
+
+def test_first_sync_against_old_dagster_equals_dagster(first_sync, old_demo):
+    project, output = first_sync.project, first_sync.output
+
+    assert_destination_equals_dagster(project, old_demo)
+    tables = destination(project)
+    assert len(tables["dagster_runs"]) == RUNS
+    assert runs_upserted(output) == RUNS
+    assert {row["status"] for row in tables["dagster_runs"].values()} >= {"SUCCESS", "FAILURE"}
+    assert len(tables["dagster_assets"]) == 14
+    assert any(row["active_run_ids"] for row in tables["dagster_sensors"].values())
+    assert project.state()["run_sync"] is None
+    assert "Dagster sync complete" in output
+    # The asset pages fallback is taken, with one warning per repository, iff the field is missing.
+    warnings = output.count(ASSET_FALLBACK_WARNING)
+    assert warnings == (0 if has_paged_asset_query(old_demo) else 2), output[-3000:]
+    assert_token_absent(project, output)
+
+
+def test_incremental_sync_against_old_dagster_equals_dagster(first_sync, old_demo):
+    project = first_sync.project
+    in_progress = [
+        run_id
+        for run_id, row in destination(project)["dagster_runs"].items()
+        if row["status"] == "STARTED"
+    ]
+    assert in_progress, "populate leaves STARTED runs"
+    finished_run = in_progress[0]
+
+    new_runs = old_demo.seed("add-runs", "7")
+    old_demo.seed("finish-run", finished_run, "--status", "FAILURE")
+    old_demo.set_sensor_running("operations", REPOSITORY_NAME, "multi_job_sensor", True)
+    output = synced(project)
+
+    # Only the new runs and the one whose status changed were read again.
+    assert runs_upserted(output) == len(new_runs) + 1
+    tables = destination(project)
+    assert tables["dagster_runs"][finished_run]["status"] == "FAILURE"
+    assert set(new_runs) <= set(tables["dagster_runs"])
+    sensor_states = {row["name"]: row["status"] for row in tables["dagster_sensors"].values()}
+    assert sensor_states["multi_job_sensor"] == "RUNNING"
+    assert_destination_equals_dagster(project, old_demo)
+    assert_token_absent(project, output)
