@@ -8,7 +8,8 @@ Stdlib only.  Typical use::
         demo.seed("populate", "--runs", "300")
         data = demo.graphql("{ version }")
 
-The Dagster virtualenv (``requirements-dagster.txt``) is separate from the
+The Dagster virtualenv (``requirements-dagster.txt``; ``requirements-dagster-old.txt``
+for an older release, see :func:`older_dagster_python`) is separate from the
 project's own environment; only its Python executable is passed in.  The
 webserver is started in its own process group/session and the whole group
 (webserver + the code-location gRPC servers it spawns) is killed by
@@ -77,6 +78,15 @@ def default_dagster_python() -> Path:
     if env:
         return Path(env)
     return REPO_ROOT / ".venv-dagster" / "bin" / "python"
+
+
+def older_dagster_python() -> Path:
+    """Python of the older-Dagster virtualenv (``requirements-dagster-old.txt``), for compatibility
+    tests: ``$DAGSTER_OLD_PYTHON`` or ``<repo>/.venv-dagster-old/bin/python``."""
+    env = os.environ.get("DAGSTER_OLD_PYTHON")
+    if env:
+        return Path(env)
+    return REPO_ROOT / ".venv-dagster-old" / "bin" / "python"
 
 
 def free_port() -> int:

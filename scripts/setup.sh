@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Creates the two virtual environments this project uses, or refreshes them when their
+# Creates the three virtual environments this project uses, or refreshes them when their
 # requirements change:
-#   .venv          the connector, the Fivetran SDK (fivetran debug) and the test tools
-#   .venv-dagster  the bundled demo Dagster (dagster-webserver), kept apart because Dagster
-#                  and the SDK pin different grpcio/protobuf versions
+#   .venv              the connector, the Fivetran SDK (fivetran debug) and the test tools
+#   .venv-dagster      the bundled demo Dagster (dagster-webserver), kept apart because Dagster
+#                      and the SDK pin different grpcio/protobuf versions
+#   .venv-dagster-old  an older Dagster minor release, for the compatibility integration test
 # Needs only Python 3.11+ and network access to PyPI. Safe to run again: a no-op when current.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,3 +33,4 @@ ensure_venv() {  # ensure_venv DIR REQUIREMENTS-FILE...
 
 ensure_venv .venv requirements.txt requirements-dev.txt
 ensure_venv .venv-dagster requirements-dagster.txt
+ensure_venv .venv-dagster-old requirements-dagster-old.txt
