@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from extractor.errors import ConfigurationError
 
-DEFAULT_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 5000
 DEFAULT_MAX_CONCURRENCY = 4
 DEFAULT_REQUESTS_PER_SECOND = 20
 DEFAULT_LOOKBACK_SECONDS = 300
@@ -19,7 +19,7 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 60
 
 # Optional tuning keys: name -> (default, smallest allowed, largest allowed).
 _INTEGER_KEYS: dict[str, tuple[int, int, int]] = {
-    "page_size": (DEFAULT_PAGE_SIZE, 1, 10_000),
+    "page_size": (DEFAULT_PAGE_SIZE, 1, 20_000),
     "max_concurrency": (DEFAULT_MAX_CONCURRENCY, 1, 64),
     "requests_per_second": (DEFAULT_REQUESTS_PER_SECOND, 1, 10_000),
     "lookback_seconds": (DEFAULT_LOOKBACK_SECONDS, 0, 7 * 24 * 3600),

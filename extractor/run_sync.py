@@ -23,6 +23,7 @@ from extractor.tables import RUNS_TABLE
 
 PROGRESS_INTERVAL_SECONDS = 10.0
 MIN_PAGES_PER_WINDOW = 2  # a first sync is split only when each window gets this many pages
+PAGES_IN_FLIGHT = 3  # pages being fetched or waiting for the channel, over all walks
 
 
 class RunSyncer:
@@ -33,6 +34,7 @@ class RunSyncer:
         self._resumed = state.run_sync is not None
         self._channel = channel
         self._lock = asyncio.Lock()
+        self._page_slots = asyncio.Semaphore(PAGES_IN_FLIGHT)  # bounds memory, not speed
         self._total: int | None = None
         self._pages = 0
         self._rows_at_start = self._run_sync.rows_done
@@ -87,8 +89,13 @@ class RunSyncer:
 
     async def _walk(self, client: DagsterClient, walk: RunWalk) -> None:
         updated_after = self._run_sync.updated_after
-        async for page in walk_runs(client, walk, updated_after, self._settings.page_size):
-            await self._save(walk, page)
+        pages = walk_runs(client, walk, updated_after, self._settings.page_size)
+        while True:
+            async with self._page_slots:
+                page = await anext(pages, None)
+                if page is None:
+                    return
+                await self._save(walk, page)
             walk = page.walk
 
     async def _save(self, walk: RunWalk, page: RunPage) -> None:

@@ -75,7 +75,7 @@ async def plan_windows(
         times = sorted(known)
         probes = []
         for start, end in zip(times, times[1:]):
-            if known[end] - known[start] > target // 2 and end - start > 1.0:
+            if known[end] - known[start] > target and end - start > 1.0:
                 step = (end - start) / (PROBES_PER_INTERVAL + 1)
                 probes += [start + step * i for i in range(1, PROBES_PER_INTERVAL + 1)]
         if not probes:

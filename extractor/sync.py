@@ -30,7 +30,7 @@ from extractor.state import SyncState
 from extractor.tables import ASSETS_TABLE, SCHEDULES_TABLE, SENSORS_TABLE
 from extractor.transforms import Row
 
-CHANNEL_PAGES = 8  # pages held between the extractor and update() at most
+CHANNEL_ITEMS = 4  # events held between the extractor and update(): about 2 pages
 MAX_ASSET_PAGE_SIZE = 500
 
 # Failures of a non-run resource that skip that part with a warning instead of ending the sync.
@@ -163,7 +163,7 @@ def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Checkpoint]
     The extraction runs in a worker thread with its own event loop; leaving the iterator
     early (an exception in the caller) stops it.
     """
-    channel = Channel(maxsize=CHANNEL_PAGES)
+    channel = Channel(maxsize=CHANNEL_ITEMS)
 
     def produce() -> None:
         async def main() -> None:
