@@ -2,9 +2,10 @@
 one `aiolimiter` rate limiter, which slows down when the server answers 429.
 
 Pacing is smooth (one request every 1/rate seconds, no bursts), so a server limit of R
-requests/s is not overrun at start-up. On a 429 every request waits for `Retry-After`, and
-the rate drops to 80% of the rate that was refused; it then climbs back by 2% a second up to
-95% of the refused rate, and only slowly (0.5% a second) above it, up to the configured rate.
+requests/s is not overrun at start-up. On a 429 every request waits for `Retry-After`; the
+rate drops to 70% of the refused rate and the ceiling to 95% of it, and the rate climbs back
+by 10% a second up to that ceiling. The ceiling never rises again during the sync, so once
+the server's limit is found the sync runs just under it without further 429s.
 """
 
 from __future__ import annotations
@@ -18,18 +19,16 @@ from aiolimiter import AsyncLimiter
 
 from extractor.log import log
 
-DECREASE_FACTOR = 0.8
-FAST_RECOVERY_PER_SECOND = 0.02
-SLOW_PROBING_PER_SECOND = 0.005
-CEILING_MARGIN = 0.95
+DECREASE_FACTOR = 0.7
+CEILING_FACTOR = 0.95
+RECOVERY_PER_SECOND = 0.10
 MIN_RATE = 0.2
 
 
 class Throttle:
     def __init__(self, requests_per_second: float, max_concurrency: int) -> None:
-        self.configured_rate = float(requests_per_second)
-        self.rate = self.configured_rate
-        self._refused_rate: float | None = None  # the rate of the last 429
+        self.ceiling = float(requests_per_second)
+        self.rate = self.ceiling
         self._limiter = self._new_limiter(self.rate)
         self._slots = asyncio.Semaphore(max_concurrency)
         self._paused_until = 0.0
@@ -55,29 +54,25 @@ class Throttle:
         """Records a 429: pause everyone for `retry_after` seconds and lower the rate."""
         self.rate_limited_answers += 1
         now = time.monotonic()
+        already_slowed = now < self._paused_until  # sent before the last slow-down
         self._paused_until = max(self._paused_until, now + retry_after)
-        if self._refused_rate is not None and self.rate < self._refused_rate * DECREASE_FACTOR:
-            return  # requests sent before the last decrease; already slowed down
-        self._refused_rate = self.rate
+        if already_slowed:
+            return
+        self.ceiling = max(MIN_RATE, min(self.ceiling, self.rate * CEILING_FACTOR))
         self._set_rate(max(MIN_RATE, self.rate * DECREASE_FACTOR))
         self._last_adjusted = now
         log.warning(
-            f"Dagster rate limit hit: pausing {retry_after:.1f}s, "
-            f"then at most {self.rate:.1f} requests/s"
+            f"Dagster rate limit hit: pausing {retry_after:.1f}s, then {self.rate:.1f} "
+            f"requests/s rising to at most {self.ceiling:.1f}"
         )
 
     def _recover(self) -> None:
         now = time.monotonic()
         elapsed = now - self._last_adjusted
-        if elapsed < 1.0 or self.rate >= self.configured_rate or now < self._paused_until:
+        if elapsed < 1.0 or self.rate >= self.ceiling or now < self._paused_until:
             return
         self._last_adjusted = now
-        ceiling = self._refused_rate * CEILING_MARGIN if self._refused_rate else None
-        step = FAST_RECOVERY_PER_SECOND if ceiling and self.rate < ceiling else SLOW_PROBING_PER_SECOND
-        target = self.rate * (1 + step * elapsed)
-        if ceiling and self.rate < ceiling:
-            target = min(target, ceiling)
-        self._set_rate(min(self.configured_rate, target))
+        self._set_rate(min(self.ceiling, self.rate * (1 + RECOVERY_PER_SECOND * elapsed)))
 
     def _set_rate(self, rate: float) -> None:
         self.rate = rate
