@@ -1,0 +1,1 @@
+"""Performance benchmark of the connector and the simulated Dagster server it runs against."""

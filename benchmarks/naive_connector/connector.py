@@ -1,0 +1,121 @@
+"""Baseline: a naive, sequential Dagster connector, as the original example was written.
+
+One request at a time (stdlib `urllib`, no retries, no concurrency), runs in pages of 100
+walked with Dagster's run-id cursor, every row upserted as it arrives, and ONE checkpoint at
+the very end of the sync (as the original example did). The SDK's runner keeps every row
+upserted since the last checkpoint in memory, so the whole history is held until the end.
+It writes the same four tables as the connector (sensors' `active_run_ids` from the in-progress
+runs seen during the walk), so the two DuckDB files are comparable.
+"""
+
+import json
+import urllib.request
+from datetime import datetime, timezone
+
+from fivetran_connector_sdk import Connector
+from fivetran_connector_sdk import Logging as log
+from fivetran_connector_sdk import Operations as op
+
+from tables import TABLES
+
+PAGE_SIZE = 100
+RUN_FIELDS = "runId pipelineName status mode startTime endTime updateTime tags { key value }"
+IN_PROGRESS = ("QUEUED", "STARTING", "STARTED", "CANCELING")
+
+RUNS = (
+    "query NaiveRuns($cursor: String, $limit: Int) { runsOrError(cursor: $cursor, limit: $limit) "
+    "{ __typename ... on Runs { results { " + RUN_FIELDS + " } } ... on Error { message } } }"
+)
+REPOSITORIES = (
+    "query NaiveRepositories { repositoriesOrError { __typename "
+    "... on RepositoryConnection { nodes { name location { name } } } ... on Error { message } } }"
+)
+SCHEDULES = (
+    "query NaiveSchedules($selector: RepositorySelector!) { schedulesOrError(repositorySelector: $selector) "
+    "{ __typename ... on Schedules { results { id name cronSchedule pipelineName "
+    "scheduleState { status runningCount } } } ... on Error { message } } }"
+)
+SENSORS = (
+    "query NaiveSensors($selector: RepositorySelector!) { sensorsOrError(repositorySelector: $selector) "
+    "{ __typename ... on Sensors { results { id name sensorType targets { pipelineName } "
+    "sensorState { status } } } ... on Error { message } } }"
+)
+ASSETS = (
+    "query NaiveAssets($selector: RepositorySelector!) { repositoryOrError(repositorySelector: $selector) "
+    "{ __typename ... on Repository { assetNodes { id assetKey { path } description "
+    "assetMaterializations(limit: 1) { runId timestamp } } } ... on Error { message } } }"
+)
+
+
+def iso(seconds):
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(float(seconds), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def graphql(url, operation, query, variables=None):
+    body = json.dumps({"query": query, "variables": variables or {}, "operationName": operation})
+    request = urllib.request.Request(url, data=body.encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer = json.loads(response.read())
+    if answer.get("errors"):
+        raise RuntimeError(f"{operation}: {answer['errors']}")
+    return answer["data"]
+
+
+def schema(configuration):
+    return TABLES
+
+
+def update(configuration, state):
+    url = configuration["base_url"].rstrip("/") + "/graphql"
+    sensor_runs = {}
+    cursor, count = None, 0
+    while True:
+        runs = graphql(url, "NaiveRuns", RUNS, {"cursor": cursor, "limit": PAGE_SIZE})["runsOrError"]["results"]
+        for run in runs:
+            tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+            op.upsert("dagster_runs", {
+                "run_id": run["runId"], "pipeline_name": run["pipelineName"], "status": run["status"],
+                "mode": run["mode"], "start_time": iso(run["startTime"]), "end_time": iso(run["endTime"]),
+                "update_time": iso(run["updateTime"]), "tags": tags,
+            })
+            if run["status"] in IN_PROGRESS and "dagster/sensor_name" in tags:
+                sensor_runs.setdefault(tags["dagster/sensor_name"], []).append(run["runId"])
+        count += len(runs)
+        if len(runs) < PAGE_SIZE:
+            break
+        cursor = runs[-1]["runId"]
+    log.info(f"naive: {count} runs")
+
+    nodes = graphql(url, "NaiveRepositories", REPOSITORIES)["repositoriesOrError"]["nodes"]
+    for node in nodes:
+        selector = {"repositoryLocationName": node["location"]["name"], "repositoryName": node["name"]}
+        for schedule in graphql(url, "NaiveSchedules", SCHEDULES, {"selector": selector})["schedulesOrError"]["results"]:
+            op.upsert("dagster_schedules", {
+                "id": schedule["id"], "name": schedule["name"], "cron_schedule": schedule["cronSchedule"],
+                "pipeline_name": schedule["pipelineName"], "status": schedule["scheduleState"]["status"],
+                "running_count": schedule["scheduleState"]["runningCount"],
+            })
+        for sensor in graphql(url, "NaiveSensors", SENSORS, {"selector": selector})["sensorsOrError"]["results"]:
+            jobs = [target["pipelineName"] for target in sensor["targets"] or []]
+            op.upsert("dagster_sensors", {
+                "id": sensor["id"], "name": sensor["name"], "sensor_type": sensor["sensorType"],
+                "pipeline_name": ", ".join(jobs) if jobs else None,
+                "status": sensor["sensorState"]["status"],
+                "active_run_ids": json.dumps(sorted(sensor_runs.get(sensor["name"], []))),
+            })
+        for asset in graphql(url, "NaiveAssets", ASSETS, {"selector": selector})["repositoryOrError"]["assetNodes"]:
+            latest = (asset["assetMaterializations"] or [{}])[0]
+            op.upsert("dagster_assets", {
+                "id": asset["id"], "key_path": ".".join(asset["assetKey"]["path"]),
+                "description": asset["description"], "last_materialization_run_id": latest.get("runId"),
+                "last_materialization_time": iso(int(latest["timestamp"]) / 1000) if latest else None,
+            })
+    op.checkpoint({"last_run_cursor": cursor})  # the only checkpoint: everything is held until here
+
+
+connector = Connector(update=update, schema=schema)
+
+if __name__ == "__main__":
+    connector.debug()
