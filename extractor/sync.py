@@ -65,11 +65,13 @@ class _Extraction:
             await asyncio.gather(
                 self._sync_runs(client),
                 self._skip_on_failure("assets", self._sync_assets(client, repositories)),
-                self._skip_on_failure(
-                    "schedules and sensors", self._sync_instigators(client, repositories)
-                ),
+                self._skip_on_failure("schedules", self._sync_schedules(client, repositories)),
+                self._skip_on_failure("sensors", self._sync_sensors(client, repositories)),
             )
-            log.info(f"requests sent: {client.requests_sent}")
+            log.info(
+                f"requests sent: {client.requests_sent} "
+                f"({client.throttle.rate_limited_answers} answered 429)"
+            )
 
     async def _skip_on_failure(self, resource: str, work: Awaitable[None]) -> None:
         try:
@@ -110,15 +112,21 @@ class _Extraction:
                 rows_sent += len(rows)
         return rows_sent, pages
 
-    async def _sync_instigators(
+    async def _sync_schedules(
+        self, client: DagsterClient, listing: Awaitable[list[Repository]]
+    ) -> None:
+        repositories = await asyncio.shield(listing)
+        counts = await asyncio.gather(
+            *(self._schedules_of(client, repository) for repository in repositories)
+        )
+        log.info(f"schedules: {sum(counts)} rows from {len(repositories)} repositories")
+
+    async def _sync_sensors(
         self, client: DagsterClient, listing: Awaitable[list[Repository]]
     ) -> None:
         page_size = self._settings.page_size
         repositories, active_by_name = await asyncio.gather(
             asyncio.shield(listing), fetch_active_runs_by_sensor_name(client, page_size)
-        )
-        schedule_counts = await asyncio.gather(
-            *(self._schedules_of(client, repository) for repository in repositories)
         )
         found = await asyncio.gather(
             *(self._sensors_of(client, repository) for repository in repositories)
@@ -127,15 +135,12 @@ class _Extraction:
         rows_by_repository = await sensor_rows(
             client, sensors_by_repository, active_by_name, page_size
         )
-        sensor_count = 0
+        count = 0
         for rows in rows_by_repository.values():
             if rows:
                 await self._channel.put(Rows(SENSORS_TABLE, rows))
-                sensor_count += len(rows)
-        log.info(
-            f"schedules: {sum(schedule_counts)} rows, sensors: {sensor_count} rows, "
-            f"from {len(repositories)} repositories"
-        )
+                count += len(rows)
+        log.info(f"sensors: {count} rows from {len(repositories)} repositories")
 
     async def _schedules_of(self, client: DagsterClient, repository: Repository) -> int:
         try:
