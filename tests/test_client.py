@@ -1,7 +1,9 @@
 """Unit tests of the GraphQL client against aioresponses (no network)."""
 
+import asyncio
 import json
 
+import aiohttp
 import pytest
 from aioresponses import aioresponses
 from yarl import URL
@@ -12,6 +14,7 @@ from extractor.errors import (
     AuthenticationError,
     GraphQLError,
     HttpError,
+    RequestTimeout,
     ResultError,
 )
 
@@ -137,3 +140,22 @@ async def test_an_https_to_http_redirect_on_the_same_host_is_refused():
         async with DagsterClient(settings()) as client:
             with pytest.raises(HttpError, match="refusing"):
                 await client.execute(VERSION)
+
+
+async def test_refused_and_reset_connections_are_retried():
+    with aioresponses() as mocked:
+        mocked.post(ENDPOINT, exception=aiohttp.ClientConnectionError("Connection refused"))
+        mocked.post(ENDPOINT, exception=aiohttp.ServerDisconnectedError())
+        mocked.post(ENDPOINT, payload={"data": {"version": "ok"}})
+        async with DagsterClient(settings()) as client:
+            assert await client.execute(VERSION) == {"version": "ok"}
+            assert client.requests_sent == 3
+
+
+async def test_a_request_timeout_is_a_retryable_timeout_error():
+    with aioresponses() as mocked:
+        mocked.post(ENDPOINT, exception=asyncio.TimeoutError(), repeat=True)
+        async with DagsterClient(settings()) as client:
+            with pytest.raises(RequestTimeout, match="no answer within 60s"):
+                await client.execute(VERSION, max_tries=2)
+            assert client.requests_sent == 2
