@@ -137,10 +137,12 @@ class DagsterClient:
         async def attempt() -> dict:
             async with self.throttle.slot():
                 try:
-                    return await self._post(operation.name, payload)
+                    data = await self._post(operation.name, payload)
                 except RateLimited as error:
                     self.throttle.rate_limited(error.retry_after)
                     raise
+                self.throttle.accepted()
+                return data
 
         return await call_with_retries(
             attempt, description=f"Dagster {operation.name}", max_tries=max_tries

@@ -35,3 +35,14 @@ def test_the_rate_recovers_up_to_the_ceiling_but_not_beyond(monkeypatch):
         clock[0] += 1.0
         throttle._recover()
     assert throttle.rate == throttle.ceiling == 38.0
+
+
+def test_the_ceiling_follows_the_rate_the_server_accepted(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("extractor.throttle.time.monotonic", lambda: clock[0])
+    throttle = Throttle(requests_per_second=20, max_concurrency=4)
+    for _ in range(30):  # the server accepted 5 requests/s for 6 s
+        clock[0] += 0.2
+        throttle.accepted()
+    throttle.rate_limited(retry_after=1.0)
+    assert throttle.ceiling == throttle.rate == 5 * 0.95
