@@ -41,8 +41,22 @@ def test_the_ceiling_follows_the_rate_the_server_accepted(monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr("extractor.throttle.time.monotonic", lambda: clock[0])
     throttle = Throttle(requests_per_second=20, max_concurrency=4)
-    for _ in range(30):  # the server accepted 5 requests/s for 6 s
-        clock[0] += 0.2
-        throttle.accepted()
+    for step in range(120):  # we sent 20 requests/s for 6 s; the server accepted 5/s
+        clock[0] += 0.05
+        throttle._sent.append(clock[0])
+        if step % 4 == 0:
+            throttle.accepted()
     throttle.rate_limited(retry_after=1.0)
     assert throttle.ceiling == throttle.rate == 5 * 0.95
+
+
+def test_a_429_while_sending_slowly_does_not_collapse_the_rate(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("extractor.throttle.time.monotonic", lambda: clock[0])
+    throttle = Throttle(requests_per_second=200, max_concurrency=4)
+    for _ in range(10):  # 2 requests/s, far below our 200
+        clock[0] += 0.5
+        throttle._sent.append(clock[0])
+        throttle.accepted()
+    throttle.rate_limited(retry_after=1.0)
+    assert throttle.rate == 200 * 0.7 and throttle.ceiling == 200 * 0.95
