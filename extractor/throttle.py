@@ -27,7 +27,7 @@ RECOVERY_PER_SECOND = 0.10
 MIN_RATE = 0.2
 ACCEPTED_WINDOW_SECONDS = 5.0  # how far back the accepted rate is measured
 MIN_HISTORY_SECONDS = 2.0  # less history than this: no measurement, a multiplicative cut
-SATURATED = 0.8  # sending at this share of our rate or more: the accepted rate is the limit
+SATURATED = 0.5  # sending at this share of our rate or more: the accepted rate is the limit
 
 
 class Throttle:
