@@ -14,7 +14,7 @@ from dataclasses import replace
 from extractor.channel import Channel
 from extractor.client import DagsterClient
 from extractor.config import Settings
-from extractor.errors import GraphQLError
+from extractor.errors import DagsterConnectorError, GraphQLError
 from extractor.events import Checkpoint, Rows
 from extractor.log import log
 from extractor.runs import RunPage, count_runs, next_run_sync, plan_windows, walk_runs
@@ -44,9 +44,10 @@ class RunSyncer:
     async def run(self, client: DagsterClient) -> None:
         run_sync = self._run_sync
         if self._resumed:
+            cursors = [f"after run {walk.cursor}" for walk in run_sync.walks if walk.cursor]
             log.info(
-                f"runs: resuming an interrupted sync: {len(run_sync.walks)} walk(s), "
-                + ", ".join(f"after run {walk.cursor}" for walk in run_sync.walks if walk.cursor)
+                f"runs: resuming an interrupted sync: {len(run_sync.walks)} walk(s) left"
+                + (f" ({', '.join(cursors)})" if cursors else "")
             )
         elif run_sync.updated_after is None:
             log.info("runs: first sync, reading the whole history")
@@ -64,9 +65,12 @@ class RunSyncer:
         self._log_progress(final=True)
 
     async def _count(self, client: DagsterClient) -> None:
-        self._total = await count_runs(
-            client, RunWalk().runs_filter(self._run_sync.updated_after)
-        )
+        """Counts the sync's runs, for progress and window planning; a failure only warns."""
+        runs_filter = RunWalk().runs_filter(self._run_sync.updated_after)
+        try:
+            self._total = await count_runs(client, runs_filter)
+        except DagsterConnectorError as error:
+            log.warning(f"runs: could not count the runs to sync ({error}); no progress share")
 
     async def _split_history(self, client: DagsterClient) -> None:
         """Splits a first sync into creation-time windows when the history is long."""
