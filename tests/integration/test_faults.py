@@ -135,6 +135,8 @@ def test_a_mix_of_random_faults_and_a_server_rate_limit(tmp_path):
         project = project_for(tmp_path, server, requests_per_second="40")
         lost = 0
         for round_number in range(3):
+            # Besides the server's own limit (which the throttle may stay under), some 429s.
+            server.script_faults("ConnectorRunsPage", ["429", "503", "429"])
             if round_number:
                 server.add_runs(100)
                 in_progress = [r["run_id"] for r in server.expected_runs() if r["status"] == "STARTED"]
