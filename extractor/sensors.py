@@ -21,7 +21,7 @@ REPOSITORY_TAG = ".dagster/repository"
 SENSOR_TAG = "dagster/sensor_name"
 
 
-async def _in_progress_run_ids(
+async def _in_progress_runs(
     client: DagsterClient, tags: list[dict[str, str]], page_size: int
 ) -> list[dict[str, Any]]:
     runs_filter: dict[str, Any] = {"statuses": list(IN_PROGRESS_STATUSES)}
@@ -42,7 +42,7 @@ async def fetch_active_runs_by_sensor_name(
 ) -> dict[str, list[str]]:
     """Ids of in-progress runs launched by a sensor, keyed by the sensor's name."""
     active: dict[str, list[str]] = defaultdict(list)
-    for run in await _in_progress_run_ids(client, [], page_size):
+    for run in await _in_progress_runs(client, [], page_size):
         name = sensor_run_name(run)
         if name is not None:
             active[name].append(run["runId"])
@@ -79,7 +79,7 @@ async def sensor_rows(
                     {"key": SENSOR_TAG, "value": name},
                     {"key": REPOSITORY_TAG, "value": repository.label},
                 ]
-                runs = await _in_progress_run_ids(client, tags, page_size)
+                runs = await _in_progress_runs(client, tags, page_size)
                 run_ids = [run["runId"] for run in runs]
             rows[repository].append(sensor_row(sensor, run_ids))
     return rows

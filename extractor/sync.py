@@ -28,7 +28,6 @@ from extractor.schedules import fetch_schedule_rows
 from extractor.sensors import fetch_active_runs_by_sensor_name, fetch_sensors, sensor_rows
 from extractor.state import SyncState
 from extractor.tables import ASSETS_TABLE, SCHEDULES_TABLE, SENSORS_TABLE
-from extractor.transforms import Row
 
 CHANNEL_ITEMS = 4  # events held between the extractor and update(): about 2 pages
 MAX_ASSET_PAGE_SIZE = 500
