@@ -596,6 +596,20 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {measurement.error}", flush=True)
             return measurement
 
+        def verified(measurement, project, mode: str, check_others: bool) -> str | None:
+            """Checks a successful sync's warehouse; marks the measurement failed if it's wrong."""
+            if not measurement.ok:
+                return None
+            try:
+                return verify_warehouse(project.warehouse_path, server.model, mode,
+                                        check_others=check_others)
+            except BenchmarkFailure as error:
+                measurement.ok = False
+                measurement.error = f"verification failed: {error}"
+                failures.append(f"{measurement.scenario} #{measurement.repeat}: {measurement.error}")
+                print(f"    VERIFICATION FAILED: {error}", flush=True)
+                return None
+
         for repeat in range(1, args.repeat + 1):
             print(f"repeat {repeat}/{args.repeat}", flush=True)
             if "connector" in args.scenario_list:
@@ -604,43 +618,22 @@ def main(argv: list[str] | None = None) -> int:
                 full = run_sync(project, "connector", repeat, server, args.timeout)
                 full.code_digest = digest
                 record(full)
-                if full.ok:
-                    try:
-                        if args.verify != "count":
-                            verifications.append(verify_warehouse(project.warehouse_path, server.model, args.verify))
-                        else:
-                            verifications.append(verify_warehouse(project.warehouse_path, server.model, "count",
-                                                                  check_others=False))
-                        print(f"    verified: {verifications[-1]}", flush=True)
-                    except BenchmarkFailure as error:
-                        full.ok = False
-                        full.error = f"verification failed: {error}"
-                        failures.append(f"connector #{repeat}: {full.error}")
-                        print(f"    VERIFICATION FAILED: {error}", flush=True)
+                summary = verified(full, project, args.verify, check_others=args.verify != "count")
+                if summary:
+                    verifications.append(summary)
+                    print(f"    verified: {summary}", flush=True)
                 if "incremental" in args.scenario_list and full.ok:
                     second = run_sync(project, "incremental", repeat, server, args.timeout)
                     second.code_digest = digest
                     record(second)
-                    if second.ok:
-                        try:
-                            verify_warehouse(project.warehouse_path, server.model, "count", check_others=False)
-                        except BenchmarkFailure as error:
-                            second.ok = False
-                            second.error = f"verification failed: {error}"
-                            failures.append(f"incremental #{repeat}: {second.error}")
+                    verified(second, project, "count", check_others=False)
                 if not args.keep:
                     shutil.rmtree(project.root, ignore_errors=True)
             if "naive" in args.scenario_list:
                 project = BaselineProject(workdir / f"naive-{repeat}", BENCH_DIR / "naive_connector",
                                           {"base_url": server.url})
                 naive = record(run_sync(project, "naive", repeat, server, args.timeout))
-                if naive.ok:
-                    try:
-                        verify_warehouse(project.warehouse_path, server.model, "count", check_others=False)
-                    except BenchmarkFailure as error:
-                        naive.ok = False
-                        naive.error = f"verification failed: {error}"
-                        failures.append(f"naive #{repeat}: {naive.error}")
+                verified(naive, project, "count", check_others=False)
                 if not args.keep:
                     shutil.rmtree(project.root, ignore_errors=True)
             if "destination_only" in args.scenario_list:
