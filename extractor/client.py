@@ -89,8 +89,8 @@ class DagsterClient:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._url = settings.graphql_url
-        self._host = urlsplit(settings.graphql_url).netloc
-        self._scheme = urlsplit(settings.graphql_url).scheme
+        endpoint = urlsplit(settings.graphql_url)
+        self._host, self._scheme = endpoint.netloc, endpoint.scheme
         self.throttle = Throttle(settings.requests_per_second, settings.max_concurrency)
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent = 0

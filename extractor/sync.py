@@ -185,6 +185,7 @@ def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Checkpoint]
     worker = threading.Thread(target=produce, name="dagster-extractor", daemon=True)
     worker.start()
     last_state = state.to_dict()
+    rows_since_checkpoint = False
     try:
         while True:
             item = channel.get()
@@ -194,12 +195,14 @@ def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Checkpoint]
                 raise item.error
             if isinstance(item, Checkpoint):
                 last_state = item.state
+            rows_since_checkpoint = isinstance(item, Rows)
             yield item
     finally:
         channel.close()
         worker.join(timeout=30)
-    # Everything is extracted: one last checkpoint commits the rows of the other resources too.
-    yield Checkpoint(last_state)
+    if rows_since_checkpoint:
+        # Everything is extracted: one last checkpoint commits the other resources' rows too.
+        yield Checkpoint(last_state)
 
 
 async def _put_final(channel: Channel, item: _Finished | _Failed) -> None:
