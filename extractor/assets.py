@@ -1,52 +1,59 @@
-"""Assets: a repository's asset nodes in bounded pages, each with its latest materialization.
+"""Assets: the workspace's assets, one row per asset key, in bounded and batched pages.
 
-`Repository.assetNodesConnection` pages by asset key; servers that predate it get one
-`assetNodes` answer per repository instead, with a warning.
+`assetsOrError` pages the workspace's asset keys (with their definition, resolved across code
+locations, so a dependency on another location's asset is not a second asset); each page's
+latest materializations come in one `assetsLatestInfo` request. Keys that only have events
+(no definition) and the stubs Dagster makes for undefined dependencies are not assets of the
+workspace and are left out. The walk ends on an empty page or a missing cursor.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 from extractor.client import DagsterClient, unwrap
-from extractor.documents import ASSET_NODES_ALL, ASSET_NODES_PAGE
-from extractor.errors import GraphQLError
-from extractor.repositories import Repository
+from extractor.documents import ASSETS_LATEST, ASSETS_PAGE
 from extractor.transforms import Row, asset_row
 
+ASSET_PAGE_SIZE = 500
 
-async def _pages_by_connection(
-    client: DagsterClient, repository: Repository, page_size: int
-) -> AsyncIterator[list[Row]]:
-    cursor = None
+
+@dataclass(frozen=True)
+class AssetPage:
+    rows: list[Row]
+    locations: list[str]  # the code location of each row
+
+
+async def asset_pages(client: DagsterClient, page_size: int = ASSET_PAGE_SIZE) -> AsyncIterator[AssetPage]:
+    """Yields the workspace's `dagster_assets` rows, a page at a time."""
+    cursor: str | None = None
     while True:
-        variables = {"repositorySelector": repository.selector, "cursor": cursor, "limit": page_size}
-        data = await client.execute(ASSET_NODES_PAGE, variables)
-        found = unwrap(ASSET_NODES_PAGE.name, data["repositoryOrError"], "Repository")
-        connection = found["assetNodesConnection"]
-        yield [asset_row(node) for node in connection["nodes"]]
-        if not connection["hasMore"] or not connection["nodes"]:
+        data = await client.execute(ASSETS_PAGE, {"cursor": cursor, "limit": page_size})
+        connection = unwrap(ASSETS_PAGE.name, data["assetsOrError"], "AssetConnection")
+        nodes = connection["nodes"]
+        defined = [
+            node for node in nodes
+            if node.get("definition") and not node["definition"].get("isAutoCreatedStub")
+        ]  # fmt: skip
+        if defined:
+            latest = await _latest_materializations(client, [node["key"]["path"] for node in defined])
+            yield AssetPage(
+                rows=[asset_row(node, latest.get(tuple(node["key"]["path"]))) for node in defined],
+                locations=[node["definition"]["repository"]["location"]["name"] for node in defined],
+            )
+        cursor = connection.get("cursor")
+        if not nodes or cursor is None:
             return
-        cursor = connection["cursor"]
 
 
-async def _single_page(client: DagsterClient, repository: Repository) -> list[Row]:
-    data = await client.execute(ASSET_NODES_ALL, {"repositorySelector": repository.selector})
-    found = unwrap(ASSET_NODES_ALL.name, data["repositoryOrError"], "Repository")
-    return [asset_row(node) for node in found["assetNodes"]]
-
-
-async def asset_pages(
-    client: DagsterClient, repository: Repository, page_size: int
-) -> AsyncIterator[list[Row]]:
-    """Yields the repository's `dagster_assets` rows, one page at a time."""
-    if ASSET_NODES_PAGE.name not in client.unsupported_operations:
-        try:
-            async for page in _pages_by_connection(client, repository, page_size):
-                yield page
-            return
-        except GraphQLError as error:
-            if not error.is_schema_mismatch:
-                raise
-            client.mark_unsupported(ASSET_NODES_PAGE, error, ASSET_NODES_ALL.name)
-    yield await _single_page(client, repository)
+async def _latest_materializations(
+    client: DagsterClient, paths: list[list[str]]
+) -> dict[tuple[str, ...], dict[str, Any]]:
+    data = await client.execute(ASSETS_LATEST, {"assetKeys": [{"path": path} for path in paths]})
+    return {
+        tuple(info["assetKey"]["path"]): info["latestMaterialization"]
+        for info in data["assetsLatestInfo"]
+        if info.get("latestMaterialization")
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 _POLL_SECONDS = 0.2
@@ -45,9 +46,18 @@ class Channel:
                 continue
         raise ChannelClosed()
 
-    def get(self) -> Any:
-        """Takes the next item, blocking until there is one."""
-        return self._queue.get()
+    def get(self, producer_alive: Callable[[], bool]) -> Any:
+        """Takes the next item, blocking until there is one.
+
+        Raises:
+            RuntimeError: the producer died without a last word (nothing will come).
+        """
+        while True:
+            try:
+                return self._queue.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if not producer_alive() and self._queue.empty():
+                    raise RuntimeError("the extractor stopped without finishing") from None
 
     def close(self) -> None:
         """Tells producers to stop; items still queued are dropped."""

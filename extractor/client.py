@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
+import re
 import time
 from dataclasses import dataclass
 from collections.abc import Sequence
@@ -25,11 +27,14 @@ from extractor.errors import (
     ConnectionFailed,
     GraphQLError,
     HttpError,
+    NotGraphQLAnswer,
     ProtocolError,
     RateLimited,
     RequestTimeout,
     ResultError,
     ServerError,
+    TransientError,
+    classify_server_message,
 )
 from extractor.log import log
 from extractor.retry import call_with_retries
@@ -55,9 +60,11 @@ def parse_retry_after(header: str | None, now: float | None = None) -> float:
         return DEFAULT_RETRY_AFTER_SECONDS
     header = header.strip()
     try:
-        return max(float(header), 0.0)
+        seconds = float(header)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else DEFAULT_RETRY_AFTER_SECONDS
     try:
         moment = email.utils.parsedate_to_datetime(header)
     except (TypeError, ValueError):
@@ -68,15 +75,29 @@ def parse_retry_after(header: str | None, now: float | None = None) -> float:
 def unwrap(operation: str, value: dict[str, Any] | None, expected: str) -> dict[str, Any]:
     """Returns an `...OrError` union's value when it is of type `expected`.
 
+    This is the one place that reads the error types of Dagster's `...OrError` unions.
+
     Raises:
-        ResultError: the union holds an error type (`PythonError`, `RepositoryNotFoundError`...).
+        ServerFailure, HeavyQueryError, ServerError: the union holds a `PythonError`.
+        ResultError: the union holds another error type (`RepositoryNotFoundError`...).
     """
     if value is None:
         raise ResultError(operation, "null", "the server returned no value")
     typename = value.get("__typename", expected)
+    if typename == "PythonError":
+        raise classify_server_message(operation, str(value.get("message", "")))
     if typename != expected:
         raise ResultError(operation, typename, str(value.get("message", "no message")))
     return value
+
+
+def _html_title(body: bytes) -> str | None:
+    """The `<title>` of an HTML page, or None when the body is not HTML."""
+    head = body[:4000].decode("utf-8", errors="replace")
+    if not re.search(r"<(!doctype html|html|head|body)\b", head, re.I):
+        return None
+    match = re.search(r"<title[^>]*>(.*?)</title>", head, re.I | re.S)
+    return " ".join(match.group(1).split())[:100] if match else ""
 
 
 def _short(body: bytes, limit: int = 300) -> str:
@@ -94,6 +115,7 @@ class DagsterClient:
         self.throttle = Throttle(settings.requests_per_second, settings.max_concurrency)
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent = 0
+        self.server_clock_offset: float | None = None  # the server's Date minus our clock
         self.unsupported_operations: set[str] = set()  # their fields are unknown to the server
 
     async def __aenter__(self) -> DagsterClient:
@@ -121,14 +143,15 @@ class DagsterClient:
         operation: Operation,
         variables: dict[str, Any] | None = None,
         max_tries: int | None = None,
+        max_time: float | None = None,
     ) -> dict:
         """Runs `operation` and returns its `data`, retrying transient failures.
 
-        `max_tries` caps the attempts (default: retry within the policy's time budget).
+        `max_tries` and `max_time` cap the request's one retry budget (default: the policy's).
 
         Raises:
-            GraphQLError, HttpError, AuthenticationError: at once (not retried).
-            ConnectionFailed, ServerError, ProtocolError, RateLimited: once retries are spent.
+            GraphQLError, ServerFailure, HttpError, AuthenticationError: at once (not retried).
+            TransientError subclasses: once the budget is spent.
         """
         payload = json.dumps(
             {"query": operation.document, "variables": variables or {}, "operationName": operation.name}
@@ -145,7 +168,10 @@ class DagsterClient:
                 return data
 
         return await call_with_retries(
-            attempt, description=f"Dagster {operation.name}", max_tries=max_tries
+            attempt,
+            description=f"Dagster {operation.name}",
+            max_tries=max_tries,
+            max_time=max_time,
         )
 
     async def execute_compatible(
@@ -187,6 +213,7 @@ class DagsterClient:
                         url = self._redirect_target(url, response.headers.get("Location"))
                         continue
                     body = await response.read()
+                    self._note_server_clock(response.headers.get("Date"))
                     return self._parse(operation, response.status, response.headers, body)
             raise HttpError(0, f"{operation}: more than {MAX_REDIRECTS} redirects")
         except asyncio.TimeoutError:
@@ -195,6 +222,16 @@ class DagsterClient:
         except (aiohttp.ClientError, ConnectionError) as error:
             reason = type(error).__name__ if not str(error) else f"{type(error).__name__}: {error}"
             raise ConnectionFailed(f"{operation}: {reason}") from None
+
+    def _note_server_clock(self, date_header: str | None) -> None:
+        if self.server_clock_offset is not None or not date_header:
+            return
+        try:
+            self.server_clock_offset = (
+                email.utils.parsedate_to_datetime(date_header).timestamp() - time.time()
+            )
+        except (TypeError, ValueError):
+            pass
 
     def _redirect_target(self, url: str, location: str | None) -> str:
         if not location:
@@ -212,6 +249,7 @@ class DagsterClient:
 
     @staticmethod
     def _parse(operation: str, status: int, headers: Any, body: bytes) -> dict:
+        """Turns an answer into its `data`, or the error its body (then its status) means."""
         if status == 429:
             wait = parse_retry_after(headers.get("Retry-After"))
             raise RateLimited(wait, f"{operation}: HTTP 429 rate limited")
@@ -225,21 +263,47 @@ class DagsterClient:
             raise HttpError(
                 status, f"{operation}: HTTP 404: no GraphQL endpoint here - check 'base_url'"
             )
-        if status >= 500:
-            raise ServerError(status, f"{operation}: HTTP {status}: {_short(body)}")
+        if status == 408:
+            raise ServerError(status, f"{operation}: HTTP 408: the server timed out the request")
         try:
             answer = json.loads(body)
         except ValueError:
-            if status >= 400:
-                raise HttpError(status, f"{operation}: HTTP {status}: {_short(body)}") from None
-            raise ProtocolError(f"{operation}: the answer is not JSON: {_short(body, 100)}") from None
+            answer = None
         if not isinstance(answer, dict):
-            raise ProtocolError(f"{operation}: the answer is not a GraphQL response")
-        if answer.get("errors"):
-            messages = [str(error.get("message", error)) for error in answer["errors"]]
+            raise _not_a_graphql_answer(operation, status, body)
+        errors = answer.get("errors")
+        if errors:
+            messages = [str(error.get("message", error)) for error in errors]
+            resolver_failed = status >= 500 or any(error.get("path") for error in errors)
+            if resolver_failed:  # the query was valid; Dagster failed while answering it
+                raise classify_server_message(operation, "; ".join(messages))
             raise GraphQLError(operation, messages)
-        if status >= 400:
-            raise HttpError(status, f"{operation}: HTTP {status}: {_short(body)}")
-        if not isinstance(answer.get("data"), dict):
+        data = answer.get("data")
+        if not isinstance(data, dict):
+            if status >= 400:
+                raise _not_a_graphql_answer(operation, status, body)
             raise ProtocolError(f"{operation}: the answer has no 'data'")
-        return answer["data"]
+        for value in data.values():  # a PythonError that may pass is retried here
+            if isinstance(value, dict) and value.get("__typename") == "PythonError":
+                error = classify_server_message(operation, str(value.get("message", "")))
+                if isinstance(error, TransientError):
+                    raise error
+        if status >= 400 and status < 500:
+            raise HttpError(status, f"{operation}: HTTP {status}: {_short(body)}")
+        return data
+
+
+def _not_a_graphql_answer(operation: str, status: int, body: bytes) -> Exception:
+    """The error for an answer that is not a GraphQL response at all."""
+    if status >= 500:
+        return ServerError(status, f"{operation}: HTTP {status}: {_short(body)}")
+    if status >= 400:
+        return HttpError(status, f"{operation}: HTTP {status}: {_short(body)}")
+    title = _html_title(body)
+    if title is not None:
+        return NotGraphQLAnswer(
+            f"{operation}: the server answered with an HTML page"
+            + (f" titled '{title}'" if title else "")
+            + " instead of Dagster's GraphQL API (a login page or a proxy?) - check 'base_url'"
+        )
+    return ProtocolError(f"{operation}: the answer is not a GraphQL response: {_short(body, 100)}")

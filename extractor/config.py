@@ -41,6 +41,13 @@ class Settings:
     request_timeout_seconds: int = DEFAULT_REQUEST_TIMEOUT_SECONDS
     unknown_keys: tuple[str, ...] = ()
 
+    @property
+    def deployment(self) -> str:
+        """Which Dagster this is, as the state records it: host, port and path of the API."""
+        parts = urlsplit(self.graphql_url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{(parts.hostname or '').lower()}{port}{parts.path}"
+
 
 def graphql_endpoint(base_url: str) -> str:
     """Returns the GraphQL endpoint for a server root or a full `.../graphql` URL.

@@ -1,12 +1,24 @@
-"""The GraphQL operations the connector sends, checked against dagster-graphql 1.13.
+"""The GraphQL operations the connector sends, checked against dagster-graphql 1.13 and 1.11.
 
 Every `...OrError` union asks for `__typename` and `... on Error { message }` so that
-`client.unwrap` can tell a result from an error.
+`client.unwrap` can tell a result from an error. Every paged query sends a `limit`.
 """
 
 from extractor.client import Operation
 
-_RUN_FIELDS = "runId pipelineName status mode startTime endTime updateTime tags { key value }"
+_RUN_FIELDS = (
+    "runId pipelineName status mode creationTime startTime endTime updateTime tags { key value }"
+)
+
+# The first request of a sync: is this a Dagster at all, which version, which run statuses.
+SERVER_INFO = Operation(
+    "ConnectorServerInfo",
+    """
+query ConnectorServerInfo {
+  version
+  runStatuses: __type(name: "RunStatus") { enumValues { name } }
+}""",
+)
 
 SERVER_VERSION = Operation("ConnectorServerVersion", "query ConnectorServerVersion { version }")
 
@@ -46,13 +58,24 @@ query ConnectorRunExists($filter: RunsFilter) {
 }""",
 )
 
-REPOSITORIES = Operation(
-    "ConnectorRepositories",
+# Every code location of the workspace, including those that failed to load.
+WORKSPACE = Operation(
+    "ConnectorWorkspace",
     """
-query ConnectorRepositories {
-  repositoriesOrError {
+query ConnectorWorkspace {
+  workspaceOrError {
     __typename
-    ... on RepositoryConnection { nodes { name location { name } } }
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation { repositories { name } }
+          ... on PythonError { message }
+        }
+      }
+    }
     ... on Error { message }
   }
 }""",
@@ -65,7 +88,10 @@ query ConnectorSchedules($repositorySelector: RepositorySelector!) {
   schedulesOrError(repositorySelector: $repositorySelector) {
     __typename
     ... on Schedules {
-      results { id name cronSchedule pipelineName scheduleState { status runningCount } }
+      results {
+        name cronSchedule pipelineName
+        scheduleState { selectorId status runningCount }
+      }
     }
     ... on Error { message }
   }
@@ -77,7 +103,7 @@ query {name}($repositorySelector: RepositorySelector!) {{
   sensorsOrError(repositorySelector: $repositorySelector) {{
     __typename
     ... on Sensors {{
-      results {{ id name {sensor_type} targets {{ pipelineName }} sensorState {{ status }} }}
+      results {{ name {sensor_type} targets {{ pipelineName }} sensorState {{ selectorId status }} }}
     }}
     ... on Error {{ message }}
   }}
@@ -92,37 +118,34 @@ SENSORS_WITHOUT_TYPE = Operation(
     "ConnectorSensorsUntyped", _SENSORS.format(name="ConnectorSensorsUntyped", sensor_type="")
 )
 
-_ASSET_NODE_FIELDS = (
-    "id assetKey { path } description assetMaterializations(limit: 1) { runId timestamp }"
+# The workspace's assets, one per key, paged by key. The listing also holds keys that only have
+# events (no definition): those are not assets of the workspace and are left out.
+ASSETS_PAGE = Operation(
+    "ConnectorAssetsPage",
+    """
+query ConnectorAssetsPage($cursor: String, $limit: Int) {
+  assetsOrError(cursor: $cursor, limit: $limit) {
+    __typename
+    ... on AssetConnection {
+      nodes {
+        key { path }
+        definition { isAutoCreatedStub description repository { name location { name } } }
+      }
+      cursor
+    }
+    ... on Error { message }
+  }
+}""",
 )
 
-ASSET_NODES_PAGE = Operation(
-    "ConnectorAssetNodesPage",
-    f"""
-query ConnectorAssetNodesPage($repositorySelector: RepositorySelector!, $cursor: String, $limit: Int!) {{
-  repositoryOrError(repositorySelector: $repositorySelector) {{
-    __typename
-    ... on Repository {{
-      assetNodesConnection(cursor: $cursor, limit: $limit) {{
-        nodes {{ {_ASSET_NODE_FIELDS} }}
-        cursor
-        hasMore
-      }}
-    }}
-    ... on Error {{ message }}
-  }}
-}}""",
-)
-
-# For servers older than `Repository.assetNodesConnection`: the repository's nodes in one answer.
-ASSET_NODES_ALL = Operation(
-    "ConnectorAssetNodes",
-    f"""
-query ConnectorAssetNodes($repositorySelector: RepositorySelector!) {{
-  repositoryOrError(repositorySelector: $repositorySelector) {{
-    __typename
-    ... on Repository {{ assetNodes {{ {_ASSET_NODE_FIELDS} }} }}
-    ... on Error {{ message }}
-  }}
-}}""",
+# The latest materialization of a batch of assets, in one request.
+ASSETS_LATEST = Operation(
+    "ConnectorAssetsLatest",
+    """
+query ConnectorAssetsLatest($assetKeys: [AssetKeyInput!]!) {
+  assetsLatestInfo(assetKeys: $assetKeys) {
+    assetKey { path }
+    latestMaterialization { runId timestamp }
+  }
+}""",
 )

@@ -1,4 +1,4 @@
-"""What the extractor sends `update()`: rows to upsert, and checkpoints."""
+"""What the extractor sends `update()`: rows to upsert, keys to delete, and checkpoints."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ class Rows:
 
     table: str
     rows: list[Row]
+
+
+@dataclass(frozen=True)
+class Deletes:
+    """Rows gone from Dagster, by primary key: soft-deleted (`_fivetran_deleted`)."""
+
+    table: str
+    keys: list[dict[str, str]]
 
 
 @dataclass(frozen=True)

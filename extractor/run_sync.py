@@ -1,6 +1,14 @@
 """The run sync: plans its walks, runs them concurrently, and after each page sends the page's
 rows and then a checkpoint of the whole sync's position down the channel.
 
+A first sync reads the whole history in creation-time windows walked concurrently. An
+incremental sync costs what changed, in Dagster's own clock:
+  * new runs: the newest runs, down to the newest creation time seen before (minus the
+    look-back), with no filter for Dagster to scan;
+  * changed runs: `updatedAfter` the newest update time seen before (minus the look-back),
+    listing every status so that Dagster can use its (status, update time) index;
+  * every run last seen unfinished, re-read by id until it has finished, whatever its update
+    time says (workers' clocks differ, and their events may be written late).
 The state in a checkpoint only ever names cursors whose rows were sent before it, so a sync
 killed at any moment resumes every walk after its last saved page.
 """
@@ -9,127 +17,238 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
-from extractor.channel import Channel
 from extractor.client import DagsterClient
 from extractor.config import Settings
 from extractor.errors import DagsterConnectorError, GraphQLError
-from extractor.events import Checkpoint, Rows
+from extractor.events import Rows
 from extractor.log import log
-from extractor.runs import RunPage, count_runs, next_run_sync, plan_windows, walk_runs
-from extractor.state import RunSync, RunWalk, SyncState
+from extractor.runs import RunPage, count_runs, fetch_run_page, plan_windows, runs_by_id, walk_runs
+from extractor.server import ServerInfo
+from extractor.state import MAX_TRACKED_UNFINISHED, WINDOW_OVERLAP_SECONDS, RunSync, RunWalk, SyncState
 from extractor.tables import RUNS_TABLE
+from extractor.transforms import run_row
 
 PROGRESS_INTERVAL_SECONDS = 10.0
 MIN_PAGES_PER_WINDOW = 2  # a first sync is split only when each window gets this many pages
 PAGES_IN_FLIGHT = 3  # pages being fetched or waiting for the channel, over all walks
+RECHECK_BATCH = 100  # unfinished runs re-read per request
+SKEW_WARNING_SECONDS = 60.0
+
+Send = Callable[[Rows | None], Awaitable[None]]  # sends rows (if any), then a checkpoint
 
 
 class RunSyncer:
-    def __init__(self, settings: Settings, state: SyncState, channel: Channel) -> None:
+    """Runs one run sync; `state.runs` is updated as pages are saved."""
+
+    def __init__(self, settings: Settings, state: SyncState, server: ServerInfo, send: Send) -> None:
         self._settings = settings
-        self._synced_until = state.runs_synced_until
-        self._run_sync: RunSync = next_run_sync(state, settings.lookback_seconds)
-        self._resumed = state.run_sync is not None
-        self._channel = channel
+        self._state = state
+        self._server = server
+        self._statuses = (*server.not_finished_statuses, "SUCCESS", "FAILURE", "CANCELED")
+        self._send = send
         self._lock = asyncio.Lock()
         self._page_slots = asyncio.Semaphore(PAGES_IN_FLIGHT)  # bounds memory, not speed
         self._total: int | None = None
         self._pages = 0
-        self._rows_at_start = self._run_sync.rows_done
+        self._late_finishes: list[float] = []
+        self._warned_ahead = False  # how far before the watermark they were updated
         self._started = time.monotonic()
         self._last_progress = self._started
+        self._rows_at_start = 0
 
     async def run(self, client: DagsterClient) -> None:
-        run_sync = self._run_sync
-        if self._resumed:
-            cursors = [f"after run {walk.cursor}" for walk in run_sync.walks if walk.cursor]
+        runs = self._state.runs
+        if runs.sync is not None:
+            cursors = [f"after run {walk.cursor}" for walk in runs.sync.walks if walk.cursor]
             log.info(
-                f"runs: resuming an interrupted sync: {len(run_sync.walks)} walk(s) left"
+                f"runs: resuming an interrupted sync: {len(runs.sync.walks)} walk(s) left"
                 + (f" ({', '.join(cursors)})" if cursors else "")
             )
-        elif run_sync.updated_after is None:
+        elif not runs.synced_before:
             log.info("runs: first sync, reading the whole history")
+            runs.sync = RunSync(first=True, walks=await self._first_sync_walks(client))
         else:
-            log.info("runs: reading runs created or changed since the last sync")
-        counting = asyncio.ensure_future(self._count(client))
-        if not self._resumed and run_sync.updated_after is None:
-            await counting
-            await self._split_history(client)
-        try:
-            walks = list(self._run_sync.walks)
-            await asyncio.gather(*(self._walk(client, walk) for walk in walks))
-        finally:
-            counting.cancel()
-        self._log_progress(final=True)
+            runs.sync = RunSync(first=False, walks=self._incremental_walks())
+            log.info(
+                "runs: reading runs created or changed since the last sync, and "
+                f"{len(runs.unfinished)} run(s) last seen unfinished"
+            )
+        self._rows_at_start = runs.sync.rows_done
+        recheck = list(runs.unfinished) if not runs.sync.first else []
+        walks = list(runs.sync.walks)
+        await asyncio.gather(
+            self._recheck_unfinished(client, recheck),
+            *(self._walk(client, walk) for walk in walks),
+        )
+        self._finish()
+        await self._send(None)  # the checkpoint that records the finished sync
 
-    async def _count(self, client: DagsterClient) -> None:
-        """Counts the sync's runs, for progress and window planning; a failure only warns."""
-        runs_filter = RunWalk().runs_filter(self._run_sync.updated_after)
+    async def _first_sync_walks(self, client: DagsterClient) -> list[RunWalk]:
+        """One walk, or creation-time windows walked concurrently when the history is long."""
         try:
-            self._total = await count_runs(client, runs_filter)
+            self._total, newest = await asyncio.gather(
+                count_runs(client, {}), fetch_run_page(client, {}, None, 1)
+            )
         except DagsterConnectorError as error:
-            log.warning(f"runs: could not count the runs to sync ({error}); no progress share")
-
-    async def _split_history(self, client: DagsterClient) -> None:
-        """Splits a first sync into creation-time windows when the history is long."""
-        total = self._total or 0
+            log.warning(f"runs: could not count the runs to sync ({error}); one walk")
+            return [RunWalk()]
         windows = min(
             2 * self._settings.max_concurrency,
-            total // (MIN_PAGES_PER_WINDOW * self._settings.page_size),
+            self._total // (MIN_PAGES_PER_WINDOW * self._settings.page_size),
         )
-        if windows < 2:
-            return
+        if windows < 2 or not newest:
+            return [RunWalk()]
         try:
-            walks = await plan_windows(client, self._run_sync.window_end, total, windows)
+            walks = await plan_windows(client, newest[0]["creationTime"], self._total, windows)
         except GraphQLError as error:
             if not error.is_schema_mismatch:
                 raise
             log.warning(f"runs: this Dagster can't filter by creation time; one walk ({error})")
-            return
-        self._run_sync = replace(self._run_sync, walks=walks)
-        log.info(f"runs: {total:,} runs split into {len(walks)} windows walked concurrently")
+            return [RunWalk()]
+        log.info(f"runs: {self._total:,} runs split into {len(walks)} windows walked concurrently")
+        return walks
+
+    def _incremental_walks(self) -> list[RunWalk]:
+        runs, lookback = self._state.runs, self._settings.lookback_seconds
+        assert runs.updated_until is not None and runs.created_until is not None
+        walks = [
+            RunWalk(stop_created_below=runs.created_until - lookback),
+            RunWalk(updated_after=runs.updated_until - lookback),
+        ]
+        if runs.unfinished_overflow_since is not None:
+            log.warning(
+                f"runs: more than {MAX_TRACKED_UNFINISHED} runs were unfinished last time; "
+                "re-reading every run created since the oldest untracked one"
+            )
+            walks.append(RunWalk(created_after=runs.unfinished_overflow_since))
+            runs.unfinished_overflow_since = None  # the walk stands for it; set again if need be
+        return walks
 
     async def _walk(self, client: DagsterClient, walk: RunWalk) -> None:
-        updated_after = self._run_sync.updated_after
-        pages = walk_runs(client, walk, updated_after, self._settings.page_size)
+        pages = walk_runs(client, walk, self._statuses, self._settings.page_size)
         while True:
             async with self._page_slots:
                 page = await anext(pages, None)
                 if page is None:
                     return
-                await self._save(walk, page)
+                await self._save_page(walk, page)
             walk = page.walk
 
-    async def _save(self, walk: RunWalk, page: RunPage) -> None:
+    async def _recheck_unfinished(self, client: DagsterClient, run_ids: list[str]) -> None:
+        """Re-reads the runs last seen unfinished; those Dagster deleted are no longer tracked."""
+        if not run_ids:
+            return
+        found: set[str] = set()
+        async for runs in runs_by_id(client, run_ids, RECHECK_BATCH):
+            found.update(run["runId"] for run in runs)
+            async with self._lock:
+                self._note_late_finishes(runs)
+                await self._save_runs(runs)
+        async with self._lock:
+            for run_id in set(run_ids) - found:
+                self._state.runs.unfinished.pop(run_id, None)
+        if self._late_finishes:
+            log.warning(
+                f"runs: {len(self._late_finishes)} run(s) finished with an update time up to "
+                f"{max(self._late_finishes):.0f}s before the last sync's newest one (a worker's "
+                "clock behind Dagster's, or events written late); re-read because they were "
+                "tracked as unfinished"
+            )
+
+    def _note_late_finishes(self, runs: list[dict[str, Any]]) -> None:
+        watermark = self._state.runs.updated_until
+        if watermark is None:
+            return
+        bound = watermark - self._settings.lookback_seconds
+        for run in runs:
+            updated = run.get("updateTime")
+            if run["status"] not in self._server.not_finished_statuses and updated is not None:
+                if updated <= bound:
+                    self._late_finishes.append(watermark - updated)
+
+    async def _save_page(self, walk: RunWalk, page: RunPage) -> None:
         """Sends the page's rows, then a checkpoint naming the walk's new position."""
         async with self._lock:
-            if page.rows:
-                await self._channel.put(Rows(RUNS_TABLE, page.rows))
-            walks = [page.walk if w is walk else w for w in self._run_sync.walks]
+            sync = self._state.runs.sync
+            assert sync is not None
+            walks = [page.walk if w is walk else w for w in sync.walks]
             if page.finished:
                 walks = [w for w in walks if w is not page.walk]
-            self._run_sync = replace(
-                self._run_sync, walks=walks, rows_done=self._run_sync.rows_done + len(page.rows)
-            )
-            if walks:
-                state = SyncState(self._synced_until, self._run_sync)
-            else:
-                state = SyncState(runs_synced_until=self._run_sync.window_end)
-            await self._channel.put(Checkpoint(state.to_dict()))
-            self._pages += 1
-            self._log_progress(final=False)
+            sync.walks = walks
+            await self._save_runs(page.runs)
+
+    async def _save_runs(self, runs: list[dict[str, Any]]) -> None:
+        """Records what `runs` tell (watermarks, unfinished runs), then sends them and a
+        checkpoint. Called under the lock."""
+        state = self._state.runs
+        sync = state.sync
+        assert sync is not None
+        for run in runs:
+            self._track(run)
+            sync.updated_until = _newest(sync.updated_until, run.get("updateTime"))
+            sync.created_until = _newest(sync.created_until, run["creationTime"])
+        sync.rows_done += len(runs)
+        self._warn_if_ahead(runs)
+        await self._send(Rows(RUNS_TABLE, [run_row(run) for run in runs]) if runs else None)
+        self._pages += 1
+        self._log_progress(final=False)
+
+    def _track(self, run: dict[str, Any]) -> None:
+        state = self._state.runs
+        if run["status"] not in self._server.not_finished_statuses:
+            state.unfinished.pop(run["runId"], None)
+        elif run["runId"] in state.unfinished or len(state.unfinished) < MAX_TRACKED_UNFINISHED:
+            state.unfinished[run["runId"]] = run["creationTime"]
+        else:
+            since = state.unfinished_overflow_since
+            state.unfinished_overflow_since = min(since or run["creationTime"], run["creationTime"])
+
+    def _warn_if_ahead(self, runs: list[dict[str, Any]]) -> None:
+        """Warns once of a run updated 'in the future' of Dagster's webserver clock."""
+        offset = self._server.clock_offset
+        if offset is None or self._warned_ahead:
+            return
+        server_now = time.time() + offset
+        for run in runs:
+            ahead = (run.get("updateTime") or 0.0) - server_now
+            if ahead > SKEW_WARNING_SECONDS:
+                self._warned_ahead = True
+                log.warning(
+                    f"runs: run {run['runId']} was updated {ahead:.0f}s in the future of "
+                    "Dagster's webserver clock: a worker's clock is ahead"
+                )
+                return
+
+    def _finish(self) -> None:
+        """Moves what this sync has seen into the watermarks; the sync is complete."""
+        runs = self._state.runs
+        sync = runs.sync
+        assert sync is not None and not sync.walks
+        self._log_progress(final=True)
+        runs.updated_until = _newest(runs.updated_until, sync.updated_until) or 0.0
+        runs.created_until = _newest(runs.created_until, sync.created_until) or 0.0
+        runs.sync = None
 
     def _log_progress(self, final: bool) -> None:
         now = time.monotonic()
         if not final and now - self._last_progress < PROGRESS_INTERVAL_SECONDS:
             return
         self._last_progress = now
-        done = self._run_sync.rows_done
+        sync = self._state.runs.sync
+        done = sync.rows_done if sync is not None else 0
         rate = (done - self._rows_at_start) / max(now - self._started, 1e-6)
         share = ""
         if self._total:
             share = f" of {self._total:,} ({min(100.0, 100.0 * done / self._total):.1f}%)"
         label = "done" if final else "progress"
         log.info(f"runs {label}: {done:,} rows{share}, {self._pages} pages, {rate:,.0f} rows/s")
+
+
+def _newest(current: float | None, seen: float | None) -> float | None:
+    if seen is None:
+        return current
+    return seen if current is None else max(current, seen)

@@ -2,100 +2,88 @@
 
 Dagster returns runs newest-created first (storage id descending); `cursor` is a run id and
 returns runs strictly older than it; `updatedAfter`, `createdAfter` and `createdBefore`
-compare strictly. So one walk with `updatedAfter` = last watermark minus a look-back margin
-finds both new runs and old runs whose status changed. The sync's `window_end` is fixed before
-its first request: anything that changes while we walk has an update time after the start of
-the next sync's window, so the next sync picks it up.
-
-A first sync of a long history is split into creation-time windows walked concurrently, so
-that request latency is hidden; an incremental sync is a single walk.
+compare strictly. A server may clamp `limit` silently, so a walk ends only on an empty page
+or on its explicit stop (`stop_created_below`), never on a short page. A cursor run that was
+deleted makes Dagster answer an empty page: the walk then checks that its cursor still exists
+and, if not, goes on from that run's creation time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from extractor.client import DagsterClient, unwrap
 from extractor.documents import RUN_EXISTS, RUNS_COUNT, RUNS_PAGE
-from extractor.errors import RequestTimeout, ServerError, TransientError
+from extractor.errors import HeavyQueryError, RequestTimeout, ServerError, TransientError
 from extractor.log import log
-from extractor.state import RunSync, RunWalk, SyncState
+from extractor.state import WINDOW_OVERLAP_SECONDS, RunWalk
 from extractor.transforms import Row, run_row
 
 MIN_PAGE_SIZE = 25  # heavy pages are halved down to this
 TRIES_BEFORE_SHRINKING = 2  # a page that times out this often is retried at half the size
 PAGES_BEFORE_GROWING = 5  # good pages in a row before a shrunken page size doubles again
-PROBES_PER_INTERVAL = 8  # count queries per interval and round when planning windows
-MAX_PLANNING_ROUNDS = 8
-DAGSTER_EPOCH = 1514764800.0  # 2018-01-01, before Dagster's first release
+# How far back from the newest run the planning probes look, in seconds: a first sync's
+# history is cut where these counts say, in one concurrent round of requests.
+PLANNING_PROBES = (3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400,
+                   60 * 86400, 120 * 86400, 240 * 86400, 365 * 86400, 730 * 86400)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class RunPage:
-    """One page of run rows and its walk's position once those rows are saved."""
+    """One page of runs, as read, and its walk's position once those rows are saved."""
 
-    rows: list[Row]
+    runs: list[dict[str, Any]]
     walk: RunWalk
     finished: bool
 
-
-def next_run_sync(state: SyncState, lookback_seconds: float, now: float | None = None) -> RunSync:
-    """The run sync to make: the interrupted one if any, else a new one ending now."""
-    if state.run_sync is not None:
-        return state.run_sync
-    window_end = time.time() if now is None else now
-    updated_after = (
-        None if state.runs_synced_until is None else state.runs_synced_until - lookback_seconds
-    )
-    return RunSync(window_end=window_end, updated_after=updated_after, walks=[RunWalk()])
+    @property
+    def rows(self) -> list[Row]:
+        return [run_row(run) for run in self.runs]
 
 
 async def count_runs(client: DagsterClient, runs_filter: dict) -> int:
-    """How many runs match `runs_filter`."""
+    """How many runs match `runs_filter` (a full scan on Dagster's side: first syncs only)."""
     data = await client.execute(RUNS_COUNT, {"filter": runs_filter})
     return int(unwrap(RUNS_COUNT.name, data["runsOrError"], "Runs")["count"])
 
 
 async def plan_windows(
-    client: DagsterClient, window_end: float, total: int, windows: int
+    client: DagsterClient, newest_created: float, total: int, windows: int
 ) -> list[RunWalk]:
-    """Splits the history before `window_end` into about `windows` creation-time windows of
-    similar run counts, by probing `count(createdBefore: t)` in a few concurrent rounds.
+    """Splits the history up to `newest_created` into up to `windows` creation-time windows of
+    similar run counts, from one concurrent round of `count(createdBefore: t)` probes.
 
-    Returns the walks newest window first; the newest has no upper bound.
+    Returns the walks newest window first; the newest has no upper bound, the oldest no lower.
     """
+    probes = [newest_created - age for age in PLANNING_PROBES]
+    counts = await asyncio.gather(
+        *(count_runs(client, {"createdBefore": moment}) for moment in probes)
+    )
+    known = sorted({**dict(zip(probes, counts)), newest_created + 1.0: total}.items())
     target = max(total // windows, 1)
-    known: dict[float, int] = {0.0: 0, window_end: total}
-    if window_end > DAGSTER_EPOCH:  # nearly every history starts after this: probe it first
-        known[DAGSTER_EPOCH] = await count_runs(client, {"createdBefore": DAGSTER_EPOCH})
-    for _ in range(MAX_PLANNING_ROUNDS):
-        times = sorted(known)
-        probes = []
-        for start, end in zip(times, times[1:]):
-            if known[end] - known[start] > target and end - start > 1.0:
-                step = (end - start) / (PROBES_PER_INTERVAL + 1)
-                probes += [start + step * i for i in range(1, PROBES_PER_INTERVAL + 1)]
-        if not probes:
-            break
-        counts = await asyncio.gather(
-            *(count_runs(client, {"createdBefore": probe}) for probe in probes)
-        )
-        known.update(zip(probes, counts))
-    boundaries = []
-    last_cut = 0
-    for moment in sorted(known)[1:-1]:
-        if known[moment] - last_cut >= target and total - known[moment] >= target // 2:
+    boundaries: list[float] = []
+    below_previous = 0
+    for (start, below_start), (end, below_end) in zip([(None, 0), *known], known):
+        # Cut inside (start, end] by interpolation, assuming runs spread evenly there.
+        while below_end - below_previous >= target and total - below_previous > target:
+            wanted = below_previous + target
+            if start is None or below_end == below_start:
+                moment = end
+            else:
+                moment = start + (end - start) * (wanted - below_start) / (below_end - below_start)
+            if boundaries and moment <= boundaries[-1]:
+                break
             boundaries.append(moment)
-            last_cut = known[moment]
-    edges: list[float | None] = [None, *boundaries, None]
+            below_previous = wanted
+    edges: list[float | None] = [None, *boundaries[: windows - 1], None]
     walks = [RunWalk(created_after=a, created_before=b) for a, b in zip(edges, edges[1:])]
     return list(reversed(walks))
 
 
-async def _cursor_run_exists(client: DagsterClient, run_id: str) -> bool:
+async def _run_exists(client: DagsterClient, run_id: str) -> bool:
     data = await client.execute(RUN_EXISTS, {"filter": {"runIds": [run_id]}})
     return bool(unwrap(RUN_EXISTS.name, data["runsOrError"], "Runs")["results"])
 
@@ -114,8 +102,8 @@ async def fetch_run_page(
 
 
 def _is_heavy_page_failure(error: Exception) -> bool:
-    """A timeout or gateway error: the server may be struggling with the page's size."""
-    return isinstance(error, RequestTimeout) or (
+    """A timeout, a gateway error or a statement timeout: the page may be too big."""
+    return isinstance(error, (RequestTimeout, HeavyQueryError)) or (
         isinstance(error, ServerError) and error.status in (502, 504)
     )
 
@@ -145,44 +133,72 @@ class _PageSize:
             self._good_pages = 0
 
 
-async def walk_runs(
-    client: DagsterClient, walk: RunWalk, updated_after: float | None, page_size: int
-) -> AsyncIterator[RunPage]:
-    """Yields the walk's pages in cursor order, resuming after `walk.cursor`.
-
-    The last page yielded has `finished=True` (it may hold no rows).
-    """
-    if walk.cursor is not None and not await _cursor_run_exists(client, walk.cursor):
-        # Dagster answers an unknown cursor with an empty page, which would end the walk early.
-        log.warning(
-            f"runs: the run the saved cursor points at ({walk.cursor}) was deleted; "
-            "restarting its walk from the newest run of its window"
-        )
-        walk = replace(walk, cursor=None)
-    runs_filter = walk.runs_filter(updated_after)
-    size = _PageSize(page_size)
+async def _fetch_adapting(
+    client: DagsterClient, runs_filter: dict, cursor: str | None, size: _PageSize
+) -> list[dict]:
+    """A page at the current size; a page that is too heavy is retried at half the size."""
     while True:
         try:
-            runs = await fetch_run_page(
+            return await fetch_run_page(
                 client,
                 runs_filter,
-                walk.cursor,
+                cursor,
                 size.current,
                 max_tries=TRIES_BEFORE_SHRINKING if size.can_shrink else None,
             )
         except TransientError as error:
             if not size.can_shrink:
                 raise
-            if _is_heavy_page_failure(error):
-                size.shrink()
-                log.warning(f"runs: {error}; retrying with pages of {size.current} runs")
-                continue
-            runs = await fetch_run_page(client, runs_filter, walk.cursor, size.current)
-        limit = size.current
+            if not _is_heavy_page_failure(error):
+                return await fetch_run_page(client, runs_filter, cursor, size.current)
+            size.shrink()
+            log.warning(f"runs: {error}; retrying with pages of {size.current} runs")
+
+
+async def walk_runs(
+    client: DagsterClient, walk: RunWalk, statuses: tuple[str, ...], page_size: int
+) -> AsyncIterator[RunPage]:
+    """Yields the walk's pages in cursor order, resuming after `walk.cursor`.
+
+    `statuses` are every run status the server knows. The last page yielded has
+    `finished=True` (it may hold no runs).
+    """
+    size = _PageSize(page_size)
+    while True:
+        runs = await _fetch_adapting(client, walk.runs_filter(statuses), walk.cursor, size)
         size.page_done()
-        finished = len(runs) < limit
-        if runs:
-            walk = replace(walk, cursor=runs[-1]["runId"])
-        yield RunPage(rows=[run_row(run) for run in runs], walk=walk, finished=finished)
+        if not runs and walk.cursor is not None and not await _run_exists(client, walk.cursor):
+            # Dagster answers a deleted cursor with an empty page: go on below its creation time.
+            log.warning(
+                f"runs: the walk's cursor run {walk.cursor} was deleted meanwhile; going on "
+                "from its creation time"
+            )
+            resume_below = (walk.cursor_created or 0.0) + WINDOW_OVERLAP_SECONDS
+            if walk.created_before is not None:
+                resume_below = min(resume_below, walk.created_before)
+            walk = replace(walk, created_before=resume_below, cursor=None, cursor_created=None)
+            continue
+        stop = walk.stop_created_below
+        kept = runs if stop is None else [run for run in runs if run["creationTime"] >= stop]
+        finished = not runs or len(kept) < len(runs)
+        if kept:
+            walk = replace(walk, cursor=kept[-1]["runId"], cursor_created=kept[-1]["creationTime"])
+        yield RunPage(runs=kept, walk=walk, finished=finished)
         if finished:
             return
+
+
+async def runs_by_id(
+    client: DagsterClient, run_ids: list[str], page_size: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Yields the runs among `run_ids` that still exist, a batch at a time."""
+    for start in range(0, len(run_ids), page_size):
+        batch = run_ids[start : start + page_size]
+        wanted, cursor = set(batch), None
+        while wanted:  # all found: done; else until an empty page (the rest were deleted)
+            runs = await fetch_run_page(client, {"runIds": batch}, cursor, len(batch))
+            if not runs:
+                break
+            wanted -= {run["runId"] for run in runs}
+            cursor = runs[-1]["runId"]
+            yield runs

@@ -13,36 +13,37 @@ from typing import Any
 
 from extractor.client import DagsterClient, unwrap
 from extractor.documents import SENSORS, SENSORS_WITHOUT_TYPE
-from extractor.repositories import Repository
 from extractor.runs import fetch_run_page
-from extractor.transforms import IN_PROGRESS_STATUSES, Row, sensor_row, sensor_run_name
+from extractor.transforms import Row, sensor_row, sensor_run_name
+from extractor.workspace import Repository
 
 REPOSITORY_TAG = ".dagster/repository"
 SENSOR_TAG = "dagster/sensor_name"
 
 
 async def _in_progress_runs(
-    client: DagsterClient, tags: list[dict[str, str]], page_size: int
+    client: DagsterClient, statuses: tuple[str, ...], tags: list[dict[str, str]], page_size: int
 ) -> list[dict[str, Any]]:
-    runs_filter: dict[str, Any] = {"statuses": list(IN_PROGRESS_STATUSES)}
+    """Every run not finished yet (with these tags); the walk ends on an empty page."""
+    runs_filter: dict[str, Any] = {"statuses": list(statuses)}
     if tags:
         runs_filter["tags"] = tags
     found: list[dict[str, Any]] = []
     cursor = None
     while True:
         runs = await fetch_run_page(client, runs_filter, cursor, page_size)
-        found.extend(runs)
-        if len(runs) < page_size:
+        if not runs:
             return found
+        found.extend(runs)
         cursor = runs[-1]["runId"]
 
 
 async def fetch_active_runs_by_sensor_name(
-    client: DagsterClient, page_size: int
+    client: DagsterClient, statuses: tuple[str, ...], page_size: int
 ) -> dict[str, list[str]]:
-    """Ids of in-progress runs launched by a sensor, keyed by the sensor's name."""
+    """Ids of runs not finished yet launched by a sensor, keyed by the sensor's name."""
     active: dict[str, list[str]] = defaultdict(list)
-    for run in await _in_progress_runs(client, [], page_size):
+    for run in await _in_progress_runs(client, statuses, [], page_size):
         name = sensor_run_name(run)
         if name is not None:
             active[name].append(run["runId"])
@@ -61,6 +62,7 @@ async def sensor_rows(
     client: DagsterClient,
     sensors_by_repository: dict[Repository, list[dict[str, Any]]],
     active_by_name: dict[str, list[str]],
+    statuses: tuple[str, ...],
     page_size: int,
 ) -> dict[Repository, list[Row]]:
     """`dagster_sensors` rows per repository, each with its in-progress run ids."""
@@ -79,7 +81,7 @@ async def sensor_rows(
                     {"key": SENSOR_TAG, "value": name},
                     {"key": REPOSITORY_TAG, "value": repository.label},
                 ]
-                runs = await _in_progress_runs(client, tags, page_size)
+                runs = await _in_progress_runs(client, statuses, tags, page_size)
                 run_ids = [run["runId"] for run in runs]
-            rows[repository].append(sensor_row(sensor, run_ids))
+            rows[repository].append(sensor_row(sensor, repository, run_ids))
     return rows

@@ -1,18 +1,24 @@
-"""The sync state saved with each checkpoint: a watermark and, mid-sync, the run walks left.
+"""The sync state saved with each checkpoint.
 
-State stays a few hundred bytes however long the history: no lists of run ids.
+    {"version": 2,
+     "deployment": "127.0.0.1:3000/graphql",  # which Dagster this state belongs to
+     "runs": {
+        "updated_until": 1718000000.0,     # newest run update time seen (Dagster's clock)
+        "created_until": 1718000000.0,     # newest run creation time seen (Dagster's clock)
+        "unfinished": {"a1b2...": 1717990000.0},  # runs last seen not finished -> creation time
+        "unfinished_overflow_since": null, # creation time of the oldest unfinished run not tracked
+        "sync": {                          # present only while a run sync is unfinished
+           "first": true, "rows_done": 2000,
+           "updated_until": ..., "created_until": ...,   # what this sync has seen so far
+           "walks": [{"created_after": null, "created_before": 1700000000.0,
+                      "cursor": "a1b2...", "cursor_created": 1699990000.0, ...}]}},
+     "snapshots": {"dagster_assets": {"analytics": ["warehouse/raw/orders", ...]}}}
 
-    {"version": 1,
-     "runs_synced_until": 1718000000.0,      # every run updated before this is loaded
-     "run_sync": {                           # present only while a run sync is unfinished
-        "window_end": 1718003600.0,          # fixed before the sync's first request
-        "updated_after": 1717999700.0,       # null on a first sync: the whole history
-        "rows_done": 2000,                   # for progress only
-        "walks": [                           # the walks not finished yet
-           {"created_after": null, "created_before": 1700000000.0, "cursor": "a1b2..."}]}}
-
-A first sync splits the history into creation-time windows walked concurrently; each walk
-has its own cursor (the last run id checkpointed; null: not started).
+Watermarks are Dagster's own times, never this machine's clock. `unfinished` holds at most
+`MAX_TRACKED_UNFINISHED` ids; past that, the oldest untracked one's creation time is kept
+instead and the next sync re-reads every run created since then. `snapshots` holds, per
+snapshot table and code location, the primary keys last synced: what is gone from a complete
+listing is deleted.
 """
 
 from __future__ import annotations
@@ -22,27 +28,39 @@ from typing import Any
 
 from extractor.errors import StateError
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+MAX_TRACKED_UNFINISHED = 1000
 RESET_ADVICE = "reset the connector's state (a full re-sync; `fivetran reset` when debugging)"
 
-# Dagster compares createdAfter strictly (>): a window starts this much before its boundary,
-# so a run created exactly on the boundary is in both neighbouring windows, never in neither.
+# Dagster compares creation times strictly: a window starts this much before its boundary, so
+# a run created exactly on a boundary is in both neighbouring windows, never in neither.
 WINDOW_OVERLAP_SECONDS = 0.001
 
 
 @dataclass
 class RunWalk:
-    """One cursor walk over `runsOrError`, newest first, within a creation-time window."""
+    """One cursor walk over `runsOrError`, newest created first.
+
+    The filter is `created_after` < creation < `created_before`, and, for the walk over changed
+    runs, `updated_after` < update time (with every status listed, which lets Dagster use its
+    (status, update time) index). `stop_created_below` ends the walk at the first run created
+    before it (the walk over new runs asks for no filter at all). `cursor` is the last run
+    saved and `cursor_created` its creation time, where the walk goes on if that run vanishes.
+    """
 
     created_after: float | None = None
     created_before: float | None = None
+    updated_after: float | None = None
+    stop_created_below: float | None = None
     cursor: str | None = None
+    cursor_created: float | None = None
 
-    def runs_filter(self, updated_after: float | None) -> dict[str, Any]:
-        """The `RunsFilter` of this walk in a sync reading runs changed after `updated_after`."""
+    def runs_filter(self, statuses: tuple[str, ...]) -> dict[str, Any]:
+        """The walk's `RunsFilter`; `statuses` are every status the server knows."""
         runs_filter: dict[str, Any] = {}
-        if updated_after is not None:
-            runs_filter["updatedAfter"] = updated_after
+        if self.updated_after is not None:
+            runs_filter["updatedAfter"] = self.updated_after
+            runs_filter["statuses"] = list(statuses)
         if self.created_after is not None:
             runs_filter["createdAfter"] = self.created_after - WINDOW_OVERLAP_SECONDS
         if self.created_before is not None:
@@ -52,46 +70,67 @@ class RunWalk:
 
 @dataclass
 class RunSync:
-    """A run sync in progress: its fixed window end and the walks still to finish."""
+    """A run sync in progress: the walks still to finish and what they have seen."""
 
-    window_end: float
-    updated_after: float | None = None
-    rows_done: int = 0
+    first: bool
     walks: list[RunWalk] = field(default_factory=list)
+    rows_done: int = 0
+    updated_until: float | None = None
+    created_until: float | None = None
+
+
+@dataclass
+class RunsState:
+    updated_until: float | None = None
+    created_until: float | None = None
+    unfinished: dict[str, float] = field(default_factory=dict)
+    unfinished_overflow_since: float | None = None
+    sync: RunSync | None = None
+
+    @property
+    def synced_before(self) -> bool:
+        return self.updated_until is not None and self.created_until is not None
 
 
 @dataclass
 class SyncState:
     """What the next sync needs to know; see the module docstring for the saved form."""
 
-    runs_synced_until: float | None = None
-    run_sync: RunSync | None = None
+    deployment: str | None = None
+    runs: RunsState = field(default_factory=RunsState)
+    snapshots: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
-            "runs_synced_until": self.runs_synced_until,
-            "run_sync": asdict(self.run_sync) if self.run_sync else None,
+            "deployment": self.deployment,
+            "runs": asdict(self.runs),
+            "snapshots": self.snapshots,
         }
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any] | None) -> tuple[SyncState, str | None]:
-        """Reads saved state; returns it and a warning to log, if any.
+    def from_dict(cls, raw: Any, deployment: str) -> tuple[SyncState, str | None]:
+        """Reads saved state for `deployment`; returns it and a warning to log, if any.
 
-        An empty state starts a full sync. A state without our `version` key (an older
-        connector's) also starts a full sync, with a warning: upserts are idempotent, so
-        reloading loses nothing.
+        An empty state starts a full sync. A state of an older connector, or of another
+        deployment, also starts a full sync of runs, with a warning: upserts are idempotent.
 
         Raises:
             StateError: the state claims our format but is malformed, or is from a newer version.
         """
+        fresh = cls(deployment=deployment)
         if not raw:
-            return cls(), None
-        if not isinstance(raw, dict) or "version" not in raw:
+            return fresh, None
+        if not isinstance(raw, dict) or not isinstance(raw.get("version"), int):
             keys = sorted(raw)[:5] if isinstance(raw, dict) else type(raw).__name__
-            return cls(), (
+            return fresh, (
                 f"the saved state is not this connector's (keys: {keys}); "
                 "starting a full re-sync of runs"
+            )
+        if raw["version"] < STATE_VERSION:
+            return fresh, (
+                f"the saved state is from an older version of this connector ({raw['version']}); "
+                "starting a full re-sync of runs (rows are replaced, nothing is lost)"
             )
         if raw["version"] != STATE_VERSION:
             raise StateError(
@@ -99,17 +138,34 @@ class SyncState:
                 f"version {STATE_VERSION}: {RESET_ADVICE}"
             )
         try:
-            return cls(
-                runs_synced_until=_optional_float(raw.get("runs_synced_until")),
-                run_sync=_run_sync(raw.get("run_sync")),
-            ), None
+            snapshots = _snapshots(raw.get("snapshots") or {})
+            if raw.get("deployment") != deployment:
+                fresh.snapshots = snapshots  # so the other deployment's definitions get deleted
+                return fresh, (
+                    f"the saved state belongs to another Dagster ({raw.get('deployment')}), not "
+                    f"{deployment}: starting a full sync of this one. Runs already synced from "
+                    "the other stay in the destination; use one connection per deployment"
+                )
+            return cls(deployment, _runs(raw["runs"]), snapshots), None
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise StateError(f"the saved state is malformed ({error}): {RESET_ADVICE}") from None
 
 
-def _run_sync(raw: dict[str, Any] | None) -> RunSync | None:
-    if raw is None:
-        return None
+def _runs(raw: dict[str, Any]) -> RunsState:
+    unfinished = raw.get("unfinished") or {}
+    if not isinstance(unfinished, dict):
+        raise TypeError("'unfinished' must map run ids to creation times")
+    sync = raw.get("sync")
+    return RunsState(
+        updated_until=_optional_float(raw.get("updated_until")),
+        created_until=_optional_float(raw.get("created_until")),
+        unfinished={str(run_id): float(created) for run_id, created in unfinished.items()},
+        unfinished_overflow_since=_optional_float(raw.get("unfinished_overflow_since")),
+        sync=None if sync is None else _run_sync(sync),
+    )
+
+
+def _run_sync(raw: dict[str, Any]) -> RunSync:
     walks = []
     for walk in raw["walks"]:
         cursor = walk.get("cursor")
@@ -117,19 +173,35 @@ def _run_sync(raw: dict[str, Any] | None) -> RunSync | None:
             raise TypeError("a walk's cursor must be a string")
         walks.append(
             RunWalk(
-                created_after=_optional_float(walk.get("created_after")),
-                created_before=_optional_float(walk.get("created_before")),
                 cursor=cursor,
+                **{
+                    name: _optional_float(walk.get(name))
+                    for name in (
+                        "created_after",
+                        "created_before",
+                        "updated_after",
+                        "stop_created_below",
+                        "cursor_created",
+                    )
+                },
             )
         )
     if not walks:
         raise ValueError("an unfinished run sync has no walks")
     return RunSync(
-        window_end=float(raw["window_end"]),
-        updated_after=_optional_float(raw.get("updated_after")),
-        rows_done=int(raw.get("rows_done", 0)),
+        first=bool(raw["first"]),
         walks=walks,
+        rows_done=int(raw.get("rows_done", 0)),
+        updated_until=_optional_float(raw.get("updated_until")),
+        created_until=_optional_float(raw.get("created_until")),
     )
+
+
+def _snapshots(raw: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    return {
+        str(table): {str(location): [str(key) for key in keys] for location, keys in by_location.items()}
+        for table, by_location in raw.items()
+    }
 
 
 def _optional_float(value: Any) -> float | None:

@@ -1,4 +1,8 @@
-"""The destination tables, as `schema()` declares them (names, keys, types from the spec)."""
+"""The destination tables, as `schema()` declares them (names, keys, types from the spec).
+
+Keys: a run's `run_id`; an asset's key in Dagster's string form (`a/b/c`); a schedule's or
+sensor's Dagster selector id (a hash of code location, repository and name).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ TABLES: list[dict] = [
             "pipeline_name": "STRING",
             "status": "STRING",
             "mode": "STRING",
+            "creation_time": "UTC_DATETIME",
             "start_time": "UTC_DATETIME",
             "end_time": "UTC_DATETIME",
             "update_time": "UTC_DATETIME",
@@ -29,6 +34,8 @@ TABLES: list[dict] = [
             "id": "STRING",
             "key_path": "STRING",
             "description": "STRING",
+            "code_location": "STRING",
+            "repository": "STRING",
             "last_materialization_run_id": "STRING",
             "last_materialization_time": "UTC_DATETIME",
         },
@@ -39,6 +46,8 @@ TABLES: list[dict] = [
         "columns": {
             "id": "STRING",
             "name": "STRING",
+            "code_location": "STRING",
+            "repository": "STRING",
             "cron_schedule": "STRING",
             "pipeline_name": "STRING",
             "status": "STRING",
@@ -51,6 +60,8 @@ TABLES: list[dict] = [
         "columns": {
             "id": "STRING",
             "name": "STRING",
+            "code_location": "STRING",
+            "repository": "STRING",
             "sensor_type": "STRING",
             "pipeline_name": "STRING",
             "status": "STRING",

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# Run statuses that mean the run has not finished yet (for sensors' `active_run_ids`).
-IN_PROGRESS_STATUSES = ("QUEUED", "STARTING", "STARTED", "CANCELING")
+if TYPE_CHECKING:
+    from extractor.workspace import Repository
 
 Row = dict[str, Any]
 
@@ -40,6 +40,7 @@ def run_row(run: dict[str, Any]) -> Row:
         "pipeline_name": run.get("pipelineName"),
         "status": run.get("status"),
         "mode": run.get("mode"),
+        "creation_time": utc_datetime(run.get("creationTime")),
         "start_time": utc_datetime(run.get("startTime")),
         "end_time": utc_datetime(run.get("endTime")),
         "update_time": utc_datetime(run.get("updateTime")),
@@ -47,25 +48,38 @@ def run_row(run: dict[str, Any]) -> Row:
     }
 
 
-def asset_row(node: dict[str, Any]) -> Row:
-    """A `dagster_assets` row from an `AssetNode` and its latest materialization."""
-    materializations = node.get("assetMaterializations") or []
-    latest = materializations[0] if materializations else {}
+def asset_key_id(path: list[str]) -> str:
+    """Dagster's own string form of an asset key (`AssetKey.to_user_string`): `a/b/c`."""
+    return "/".join(path)
+
+
+def asset_row(asset: dict[str, Any], latest: dict[str, Any] | None) -> Row:
+    """A `dagster_assets` row from an `Asset` with its definition, and its latest
+    materialization (`None`: never materialized)."""
+    definition = asset["definition"]
+    repository = definition["repository"]
+    latest = latest or {}
     return {
-        "id": node["id"],
-        "key_path": ".".join(node["assetKey"]["path"]),
-        "description": node.get("description"),
-        "last_materialization_run_id": latest.get("runId"),
+        "id": asset_key_id(asset["key"]["path"]),
+        "key_path": ".".join(asset["key"]["path"]),
+        "description": definition.get("description"),
+        "code_location": repository["location"]["name"],
+        "repository": repository["name"],
+        "last_materialization_run_id": latest.get("runId") or None,  # runless events: ''
         "last_materialization_time": utc_datetime_from_millis(latest.get("timestamp")),
     }
 
 
-def schedule_row(schedule: dict[str, Any]) -> Row:
-    """A `dagster_schedules` row from a `Schedule` and its `InstigationState`."""
-    state = schedule.get("scheduleState") or {}
+def schedule_row(schedule: dict[str, Any], repository: Repository) -> Row:
+    """A `dagster_schedules` row from a `Schedule` and its `InstigationState`.
+
+    Its id is Dagster's selector id, which depends only on location, repository and name."""
+    state = schedule["scheduleState"]
     return {
-        "id": schedule["id"],
+        "id": state["selectorId"],
         "name": schedule["name"],
+        "code_location": repository.location_name,
+        "repository": repository.name,
         "cron_schedule": schedule.get("cronSchedule"),
         "pipeline_name": schedule.get("pipelineName"),
         "status": state.get("status"),
@@ -73,19 +87,22 @@ def schedule_row(schedule: dict[str, Any]) -> Row:
     }
 
 
-def sensor_row(sensor: dict[str, Any], active_run_ids: list[str]) -> Row:
-    """A `dagster_sensors` row; `active_run_ids` are the sensor's runs still in progress.
+def sensor_row(sensor: dict[str, Any], repository: Repository, active_run_ids: list[str]) -> Row:
+    """A `dagster_sensors` row; `active_run_ids` are the sensor's runs not finished yet.
 
     A sensor may target several jobs: their names are joined with ", " in declared order.
     """
     targets = sensor.get("targets") or []
     job_names = [target["pipelineName"] for target in targets if target.get("pipelineName")]
+    state = sensor["sensorState"]
     return {
-        "id": sensor["id"],
+        "id": state["selectorId"],
         "name": sensor["name"],
+        "code_location": repository.location_name,
+        "repository": repository.name,
         "sensor_type": sensor.get("sensorType"),
         "pipeline_name": ", ".join(job_names) if job_names else None,
-        "status": (sensor.get("sensorState") or {}).get("status"),
+        "status": state.get("status"),
         "active_run_ids": json.dumps(sorted(active_run_ids)),
     }
 
