@@ -72,7 +72,10 @@ class RunSyncer:
             log.info("runs: first sync, reading the whole history")
             runs.sync = RunSync(first=True, walks=await self._first_sync_walks(client))
         else:
-            runs.sync = RunSync(first=False, walks=self._incremental_walks())
+            changed_after = runs.updated_until - self._settings.lookback_seconds
+            runs.sync = RunSync(
+                first=False, walks=self._incremental_walks(changed_after), changed_after=changed_after
+            )
             log.info(
                 "runs: reading runs created or changed since the last sync, and "
                 f"{len(runs.unfinished)} run(s) last seen unfinished"
@@ -112,12 +115,12 @@ class RunSyncer:
         log.info(f"runs: {self._total:,} runs split into {len(walks)} windows walked concurrently")
         return walks
 
-    def _incremental_walks(self) -> list[RunWalk]:
+    def _incremental_walks(self, changed_after: float) -> list[RunWalk]:
         runs, lookback = self._state.runs, self._settings.lookback_seconds
-        assert runs.updated_until is not None and runs.created_until is not None
+        assert runs.created_until is not None
         walks = [
             RunWalk(stop_created_below=runs.created_until - lookback),
-            RunWalk(updated_after=runs.updated_until - lookback),
+            RunWalk(updated_after=changed_after),
         ]
         if runs.unfinished_overflow_since is not None:
             log.warning(
@@ -147,7 +150,7 @@ class RunSyncer:
             found.update(run["runId"] for run in runs)
             async with self._lock:
                 self._note_late_finishes(runs)
-                await self._save_runs(runs)
+                await self._save_runs(self._not_read_elsewhere(runs))
         async with self._lock:
             for run_id in set(run_ids) - found:
                 self._state.runs.unfinished.pop(run_id, None)
@@ -179,7 +182,16 @@ class RunSyncer:
             if page.finished:
                 walks = [w for w in walks if w is not page.walk]
             sync.walks = walks
-            await self._save_runs(page.runs)
+            runs = page.runs if walk.updated_after is not None else self._not_read_elsewhere(page.runs)
+            await self._save_runs(runs)
+
+    def _not_read_elsewhere(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Leaves out the runs that the changed-runs walk of this sync reads: each run is sent
+        once per sync."""
+        bound = self._state.runs.sync.changed_after if self._state.runs.sync else None
+        if bound is None:
+            return runs
+        return [run for run in runs if run.get("updateTime") is None or run["updateTime"] <= bound]
 
     async def _save_runs(self, runs: list[dict[str, Any]]) -> None:
         """Records what `runs` tell (watermarks, unfinished runs), then sends them and a

@@ -75,6 +75,7 @@ class RunSync:
     first: bool
     walks: list[RunWalk] = field(default_factory=list)
     rows_done: int = 0
+    changed_after: float | None = None  # the changed-runs walk's bound: it reads those runs
     updated_until: float | None = None
     created_until: float | None = None
 
@@ -192,6 +193,7 @@ def _run_sync(raw: dict[str, Any]) -> RunSync:
         first=bool(raw["first"]),
         walks=walks,
         rows_done=int(raw.get("rows_done", 0)),
+        changed_after=_optional_float(raw.get("changed_after")),
         updated_until=_optional_float(raw.get("updated_until")),
         created_until=_optional_float(raw.get("created_until")),
     )

@@ -23,7 +23,7 @@ from tests.support.fivetran_runner import ConnectorProject
 
 INITIAL_RUNS = 300
 API_TOKEN = "it-secret-token-7f3a9c1e"  # self-hosted Dagster ignores it; must never leak
-IN_PROGRESS = ("QUEUED", "STARTING", "STARTED", "CANCELING")
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 
 _DEFINITIONS_QUERY = """
 {
@@ -32,9 +32,9 @@ _DEFINITIONS_QUERY = """
       nodes {
         name
         location { name }
-        schedules { id name cronSchedule pipelineName scheduleState { status } }
-        sensors { id name sensorType targets { pipelineName } sensorState { status } }
-        assetNodes { id assetKey { path } description }
+        schedules { name cronSchedule pipelineName scheduleState { selectorId status } }
+        sensors { name sensorType targets { pipelineName } sensorState { selectorId status } }
+        assetNodes { assetKey { path } description isAutoCreatedStub }
       }
     }
   }
@@ -103,6 +103,7 @@ def expected_runs(demo: DagsterDemo) -> dict[str, dict[str, Any]]:
             "pipeline_name": run["job_name"],
             "status": run["status"],
             "mode": "default",
+            "creation_time": iso(run["creation_time"]),
             "start_time": iso(run["start_time"]),
             "end_time": iso(run["end_time"]),
             "update_time": iso(run["update_time"]),
@@ -113,19 +114,30 @@ def expected_runs(demo: DagsterDemo) -> dict[str, dict[str, Any]]:
 
 
 def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any]]]:
-    """Expected `dagster_assets`, `dagster_schedules` and `dagster_sensors` rows by id."""
+    """Expected `dagster_assets`, `dagster_schedules` and `dagster_sensors` rows by id.
+
+    Definitions come from each repository's own listing (not the workspace-wide one the
+    connector reads); the stub a repository holds for another location's asset is not an asset.
+    """
     runs = demo.seed("dump-runs")
     latest = demo.seed("dump-materializations")
     repositories = demo.graphql(_DEFINITIONS_QUERY)["repositoriesOrError"]["nodes"]
     assets, schedules, sensors = {}, {}, {}
     for repository in repositories:
         label = f"{repository['name']}@{repository['location']['name']}"
+        location, repository_name = repository["location"]["name"], repository["name"]
+        where = {"code_location": location, "repository": repository_name}
         for node in repository["assetNodes"]:
-            materialization = latest["/".join(node["assetKey"]["path"])]
-            assets[node["id"]] = {
-                "id": node["id"],
+            if node["isAutoCreatedStub"]:
+                continue
+            key = "/".join(node["assetKey"]["path"])
+            materialization = latest[key]
+            assert key not in assets, f"{key} is defined twice"
+            assets[key] = {
+                "id": key,
                 "key_path": ".".join(node["assetKey"]["path"]),
                 "description": node["description"],
+                **where,
                 "last_materialization_run_id": materialization and materialization["run_id"],
                 # The API gives event times in whole milliseconds.
                 "last_materialization_time": materialization
@@ -133,9 +145,11 @@ def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any
             }
         for schedule in repository["schedules"]:
             status = schedule["scheduleState"]["status"]
-            schedules[schedule["id"]] = {
-                "id": schedule["id"],
+            selector_id = schedule["scheduleState"]["selectorId"]
+            schedules[selector_id] = {
+                "id": selector_id,
                 "name": schedule["name"],
+                **where,
                 "cron_schedule": schedule["cronSchedule"],
                 "pipeline_name": schedule["pipelineName"],
                 "status": status,
@@ -145,14 +159,16 @@ def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any
             active = sorted(
                 run["run_id"]
                 for run in runs
-                if run["status"] in IN_PROGRESS
+                if run["status"] not in FINISHED
                 and run["tags"].get("dagster/sensor_name") == sensor["name"]
                 and run["repository_label"] == label
             )
             targets = [target["pipelineName"] for target in sensor["targets"] or []]
-            sensors[sensor["id"]] = {
-                "id": sensor["id"],
+            selector_id = sensor["sensorState"]["selectorId"]
+            sensors[selector_id] = {
+                "id": selector_id,
                 "name": sensor["name"],
+                **where,
                 "sensor_type": sensor["sensorType"],
                 "pipeline_name": ", ".join(targets) or None,
                 "status": sensor["sensorState"]["status"],
@@ -161,14 +177,18 @@ def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any
     return {"dagster_assets": assets, "dagster_schedules": schedules, "dagster_sensors": sensors}
 
 
-def destination(project: ConnectorProject) -> dict[str, dict[str, dict[str, Any]]]:
-    """The four tables keyed by primary key, without Fivetran's system columns."""
+def destination(
+    project: ConnectorProject, deleted: bool = False
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The four tables keyed by primary key, without Fivetran's system columns: the rows not
+    deleted, or (`deleted=True`) those soft-deleted."""
     tables = {}
     for table, rows in project.tables().items():
         key = "run_id" if table == "dagster_runs" else "id"
         by_key = {}
         for row in rows:
-            assert row.pop("_fivetran_deleted") is False
+            if row.pop("_fivetran_deleted") is not deleted:
+                continue
             row.pop("_fivetran_synced")
             if table == "dagster_sensors":
                 row["active_run_ids"] = sorted(json.loads(row["active_run_ids"]))
@@ -191,9 +211,16 @@ def differences(actual: dict[str, dict], expected: dict[str, dict]) -> list[str]
     return sorted(lines)
 
 
-def assert_destination_equals_dagster(project: ConnectorProject, demo: DagsterDemo) -> None:
+def assert_destination_equals_dagster(
+    project: ConnectorProject, demo: DagsterDemo, archived_runs: frozenset[str] = frozenset()
+) -> None:
+    """Every table equals what Dagster holds; `archived_runs` were deleted from Dagster after
+    they were synced, and stay in the destination."""
     tables = destination(project)
     expected = {"dagster_runs": expected_runs(demo), **expected_definitions(demo)}
+    assert archived_runs <= set(tables["dagster_runs"])
+    for run_id in archived_runs:
+        tables["dagster_runs"].pop(run_id)
     for table, rows in expected.items():
         assert not differences(tables[table], rows), (table, differences(tables[table], rows)[:20])
 
