@@ -8,6 +8,10 @@ Stdlib only.  Typical use::
         demo.seed("populate", "--runs", "300")
         data = demo.graphql("{ version }")
 
+        # definition toggles (read by the code locations when they load):
+        demo.set_toggles(removed=["schedule:healthcheck_schedule"], broken_locations=["operations"])
+        demo.reload_location("operations")  # -> {"loadStatus": "LOADED", "error": "...", ...}
+
 The Dagster virtualenv (``requirements-dagster.txt``; ``requirements-dagster-old.txt``
 for an older release, see :func:`older_dagster_python`) is separate from the
 project's own environment; only its Python executable is passed in.  The
@@ -33,6 +37,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -42,30 +47,54 @@ DEMO_DIR = REPO_ROOT / "demo"
 DAGSTER_YAML = DEMO_DIR / "dagster.yaml"
 WORKSPACE_YAML = DEMO_DIR / "workspace.yaml"
 SEED_SCRIPT = DEMO_DIR / "seed.py"
+#: Definition toggles file in ``$DAGSTER_HOME`` (read by demo/definitions/demo_toggles.py).
+TOGGLES_FILE = "demo_toggles.json"
+#: Kinds of definitions that ``removed`` toggles can leave out.
+REMOVABLE_KINDS: tuple[str, ...] = ("schedule", "sensor", "asset")
 
 #: Repository name of every location (python_file locations holding a ``Definitions`` object).
 REPOSITORY_NAME = "__repository__"
 #: Code location names declared in demo/workspace.yaml.
 LOCATIONS: tuple[str, ...] = ("analytics", "operations")
 
-_LOCATION_STATUS_QUERY = """
-{
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries {
+_LOCATION_ENTRY_FIELDS = """
         name
         loadStatus
         locationOrLoadError {
           __typename
-          ... on PythonError { message }
+          ... on PythonError { message causes { message } }
         }
-      }
+"""
+
+_RELOAD_LOCATION_MUTATION = (
+    """
+mutation($name: String!) {
+  reloadRepositoryLocation(repositoryLocationName: $name) {
+    __typename
+    ... on WorkspaceLocationEntry {"""
+    + _LOCATION_ENTRY_FIELDS
+    + """    }
+    ... on Error { message }
+  }
+}
+"""
+)
+
+_LOCATION_STATUS_QUERY = (
+    """
+{
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {"""
+    + _LOCATION_ENTRY_FIELDS
+    + """      }
     }
     ... on PythonError { message }
   }
 }
 """
+)
 
 
 class DagsterDemoError(RuntimeError):
@@ -156,6 +185,53 @@ class DagsterDemo:
         env.pop("PYTHONPATH", None)  # keep the project's environment out of the Dagster venv
         return env
 
+    @property
+    def toggles_path(self) -> Path:
+        """``$DAGSTER_HOME/demo_toggles.json``: see :meth:`set_toggles`."""
+        return self.home / TOGGLES_FILE
+
+    def toggles(self) -> dict[str, list[str]]:
+        """The current definition toggles (empty lists when there is no toggles file)."""
+        try:
+            data = json.loads(self.toggles_path.read_text())
+        except FileNotFoundError:
+            data = {}
+        return {
+            "removed": list(data.get("removed") or []),
+            "broken_locations": list(data.get("broken_locations") or []),
+        }
+
+    def set_toggles(
+        self, removed: Iterable[str] = (), broken_locations: Iterable[str] = ()
+    ) -> None:
+        """Write the definition toggles that the code locations read when they load.
+
+        ``removed``: definitions to leave out, as ``"schedule:NAME"``, ``"sensor:NAME"`` or
+        ``"asset:a/b/c"`` (key path joined with "/"); ``broken_locations``: location names
+        that raise at import, i.e. fail to load.  Both empty removes the file (no toggles).
+        Takes effect when a location (re)loads: :meth:`reload_location`, a restart, or the next
+        seed command (seed.py skips locations that fail to import).
+        """
+        removed = list(removed)
+        broken = list(broken_locations)
+        for entry in removed:
+            kind, _, name = entry.partition(":")
+            if kind not in REMOVABLE_KINDS or not name:
+                raise ValueError(
+                    f"bad removed entry {entry!r}: expected one of "
+                    f"{', '.join(k + ':NAME' for k in REMOVABLE_KINDS)}"
+                )
+        unknown = set(broken) - _workspace_location_names()
+        if unknown:
+            raise ValueError(f"unknown code locations in broken_locations: {sorted(unknown)}")
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not removed and not broken:
+            self.toggles_path.unlink(missing_ok=True)
+            return
+        tmp = self.toggles_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"removed": removed, "broken_locations": broken}, indent=2))
+        os.replace(tmp, self.toggles_path)
+
     def prepare_home(self) -> None:
         """Create ``home`` and copy demo/dagster.yaml into it (idempotent)."""
         self.home.mkdir(parents=True, exist_ok=True)
@@ -202,6 +278,8 @@ class DagsterDemo:
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         expected = _workspace_location_names()
+        # Locations broken on purpose (toggles) may be LOADED with a PythonError; no others.
+        may_fail = set(self.toggles()["broken_locations"])
         last_problem = "no answer yet"
         while True:
             if self._proc is None or self._proc.poll() is not None:
@@ -221,12 +299,10 @@ class DagsterDemo:
                 else:
                     entries = {e["name"]: e for e in workspace["locationEntries"]}
                     loaded = {n for n, e in entries.items() if e["loadStatus"] == "LOADED"}
-                    for name in sorted(loaded):
-                        error = entries[name].get("locationOrLoadError") or {}
-                        if error.get("__typename") == "PythonError":
-                            load_error = (
-                                f"code location {name!r} failed to load: {error['message']}"
-                            )
+                    for name in sorted(loaded - may_fail):
+                        error = _location_status(entries[name])["error"]
+                        if error is not None:
+                            load_error = f"code location {name!r} failed to load: {error}"
                     if load_error is None and expected <= loaded:
                         return
                     last_problem = f"loaded: {sorted(loaded)}, expected: {sorted(expected)}"
@@ -266,6 +342,44 @@ class DagsterDemo:
         except OSError:
             return "(no webserver log)"
         return "--- webserver.log (tail) ---\n" + "\n".join(text.splitlines()[-lines:])
+
+    def location_entry(self, name: str) -> dict[str, Any] | None:
+        """The workspace entry of one code location: ``{"name", "loadStatus", "error"}``
+        (``error`` is the PythonError message of a location that failed to load, else None)."""
+        workspace = self.graphql(_LOCATION_STATUS_QUERY)["workspaceOrError"]
+        if workspace["__typename"] != "Workspace":
+            raise DagsterDemoError(f"workspaceOrError: {workspace}")
+        for entry in workspace["locationEntries"]:
+            if entry["name"] == name:
+                return _location_status(entry)
+        return None
+
+    def reload_location(self, name: str, timeout: float = 60) -> dict[str, Any]:
+        """Reload one code location (GraphQL ``reloadRepositoryLocation``), as the UI's "Reload"
+        does: its code server is restarted, so it re-reads the definitions and the toggles.
+
+        Waits until the location's ``loadStatus`` is LOADED, whether it loaded or failed to load,
+        and returns ``{"name", "loadStatus", "error"}`` (``error``: the PythonError message of a
+        location that failed to load, else None).
+        """
+        data = self.graphql(_RELOAD_LOCATION_MUTATION, {"name": name}, timeout=timeout)
+        result = data["reloadRepositoryLocation"]
+        if result["__typename"] != "WorkspaceLocationEntry":
+            raise DagsterDemoError(
+                f"reloadRepositoryLocation({name!r}): {result['__typename']}: "
+                f"{result.get('message')}"
+            )
+        deadline = time.monotonic() + timeout
+        entry: dict[str, Any] | None = _location_status(result)
+        while entry is None or entry["loadStatus"] != "LOADED":
+            if time.monotonic() > deadline:
+                raise DagsterDemoError(
+                    f"code location {name!r} not loaded after {timeout:.0f}s: {entry}\n"
+                    f"{self.log_tail()}"
+                )
+            time.sleep(0.25)
+            entry = self.location_entry(name)
+        return entry
 
     # -- seeding -------------------------------------------------------------
 
@@ -433,6 +547,18 @@ class DagsterDemo:
                 "status"
             ]
         _expect_status(status, running, f"sensor {sensor}")
+
+
+def _location_status(entry: dict[str, Any]) -> dict[str, Any]:
+    error = entry.get("locationOrLoadError") or {}
+    message = None
+    if error.get("__typename") == "PythonError":
+        # Dagster's message is generic ("Error occurred during the loading of Dagster
+        # definitions in ..."); the exception raised by the code is among the causes.
+        parts = [error["message"].strip()]
+        parts += [cause["message"].strip() for cause in error.get("causes") or []]
+        message = "\n".join(parts)
+    return {"name": entry["name"], "loadStatus": entry["loadStatus"], "error": message}
 
 
 def _expect(result: dict[str, Any], typename: str) -> dict[str, Any]:

@@ -3,10 +3,12 @@
 Run with the Python of the Dagster virtualenv and ``DAGSTER_HOME`` pointing at
 the instance directory (which must contain a copy of ``demo/dagster.yaml``)::
 
-    DAGSTER_HOME=/tmp/home .venv-dagster/bin/python demo/seed.py populate --runs 300
+    DAGSTER_HOME=/tmp/home .venv-dagster/bin/python demo/seed.py populate --runs 300 --days 28
     DAGSTER_HOME=/tmp/home .venv-dagster/bin/python demo/seed.py add-runs 5
     DAGSTER_HOME=/tmp/home .venv-dagster/bin/python demo/seed.py start-run
     DAGSTER_HOME=/tmp/home .venv-dagster/bin/python demo/seed.py finish-run RUN_ID --status FAILURE
+    DAGSTER_HOME=/tmp/home .venv-dagster/bin/python demo/seed.py finish-run RUN_ID --event-time 1718000000
+    DAGSTER_HOME=/tmp/home .venv-dagster/bin/python demo/seed.py delete-run RUN_ID
 
 Every subcommand prints exactly one line of JSON on stdout (logs go to stderr).
 
@@ -21,12 +23,27 @@ How runs are produced
   then RUN_SUCCESS / RUN_FAILURE / RUN_CANCELED otherwise.  This is what a run
   worker does too, minus the op execution, and is ~8x faster (~30 ms vs
   ~230 ms per run); it is used for bulk runs and for the in-progress runs.
+* "History" runs: the reported runs with which ``populate`` fills an empty
+  instance are back-dated over the past ``--days`` days (deterministically,
+  ``random.Random(HISTORY_SEED)``): the run's ``create_timestamp`` is set in the
+  runs table right after it is created (an UPDATE through the run storage's
+  connection, as ``SqlRunStorage.add_historical_run`` would have inserted it),
+  and its lifecycle events are reported with their own timestamps, from which
+  Dagster's run storage derives ``start_time``, ``end_time`` and
+  ``update_timestamp`` exactly as when a run worker writes them
+  (``SqlRunStorage.handle_run_event`` uses the event's timestamp).
+  They are created oldest first and before the executed and in-progress runs,
+  so run ids (storage order) increase with creation time, as in a real deployment.
 
 All runs carry a remote job origin pointing at the workspace's code locations,
 so they are tagged ``dagster/code_location=<location>`` and
 ``.dagster/repository=__repository__@<location>`` exactly like runs launched
 from the UI, schedules or sensors; runs attributed to a schedule or sensor also
 carry ``dagster/schedule_name`` / ``dagster/sensor_name``.
+
+A code location that fails to import (e.g. made broken with
+``$DAGSTER_HOME/demo_toggles.json``, see ``definitions/demo_toggles.py``) is
+skipped with a warning; commands that need one of its jobs fail with a message.
 """
 
 from __future__ import annotations
@@ -35,11 +52,13 @@ import argparse
 import json
 import logging
 import os
+import random
 import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -89,12 +108,153 @@ BULK_PATTERN: Sequence[tuple[str, str, str, Mapping[str, str]]] = (
 
 MIN_POPULATE_RUNS = len(EXECUTED_RUNS) + len(IN_PROGRESS_RUNS)
 
+# --- the back-dated history written by populate --------------------------------
+
+HISTORY_SEED = 20240604  # fixed: the same --runs/--days give the same history (relative to now)
+DEFAULT_HISTORY_DAYS = 28.0
+# The newest history run is created this long before populate runs: every history run has
+# ended (queue delay + longest duration < margin) before the executed and in-progress runs.
+HISTORY_END_MARGIN_SECONDS = 45 * 60
+
+
+@dataclass(frozen=True)
+class HistoryJob:
+    """How one job behaves in the generated history (op jobs only: no materializations implied)."""
+
+    location: str
+    job: str
+    weight: float  # share of the history's runs
+    tags: Sequence[tuple[float, Mapping[str, str]]]  # (weight, tags): who launched the run
+    seconds: tuple[float, float]  # duration range of a successful run
+    always_fails: bool = False
+    flaky: float = 0.0  # chance that a healthy run fails once
+    breaks: float = 0.0  # chance that a healthy job starts a failure streak
+    recovers: float = 1.0  # chance, after each failed run of a streak, that the next succeeds
+
+
+HISTORY_JOBS: Sequence[HistoryJob] = (
+    HistoryJob(
+        "operations", "healthcheck_job", 0.55,
+        ((0.7, {"dagster/schedule_name": "healthcheck_schedule"}),
+         (0.2, {"dagster/sensor_name": "healthcheck_sensor"}),
+         (0.1, {})),
+        seconds=(20, 180), flaky=0.03, breaks=0.025, recovers=0.3,
+    ),
+    HistoryJob(
+        "operations", "cleanup_job", 0.3,
+        ((0.75, {"dagster/schedule_name": "nightly_cleanup_schedule"}), (0.25, {})),
+        seconds=(120, 30 * 60), flaky=0.03, breaks=0.05, recovers=0.4,
+    ),
+    HistoryJob(
+        "operations", "always_fails_job", 0.15, ((1.0, {}),),
+        seconds=(10, 60), always_fails=True,
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HistoryRun:
+    location: str
+    job: str
+    status: str
+    tags: Mapping[str, str]
+    created: float  # epoch seconds
+    started: float
+    ended: float
+
+
+def plan_history(
+    count: int, days: float, now: float, jobs: Sequence[HistoryJob] = HISTORY_JOBS
+) -> list[HistoryRun]:
+    """``count`` finished runs spread over ``days`` days before ``now``, oldest first.
+
+    Deterministic for given (count, days, jobs) relative to ``now``.  Runs are created at
+    jittered, evenly spaced moments; each starts a few seconds after its creation (launch
+    latency) and ends after a duration drawn per job (failed runs stop part-way).  Each job
+    except ``always_fails_job`` alternates between healthy periods (occasional one-off failures)
+    and failure streaks that end with a recovery.
+    """
+    rng = random.Random(HISTORY_SEED)
+    if count <= 0 or not jobs:
+        return []
+    window_end = now - HISTORY_END_MARGIN_SECONDS
+    window_start = now - days * 86400.0
+    slot = (window_end - window_start) / count
+    broken = {job.job: False for job in jobs}
+    runs = []
+    for i in range(count):
+        job = rng.choices(jobs, weights=[j.weight for j in jobs])[0]
+        tags = rng.choices([t for _, t in job.tags], weights=[w for w, _ in job.tags])[0]
+        if job.always_fails:
+            failed = True
+        elif broken[job.job]:
+            failed = True
+            broken[job.job] = rng.random() >= job.recovers
+        else:
+            draw = rng.random()
+            broken[job.job] = draw < job.breaks
+            failed = draw < job.breaks + job.flaky
+        low, high = job.seconds
+        duration = low * (high / low) ** rng.betavariate(2, 3)  # log scale: mostly short
+        if failed and not job.always_fails:
+            duration = max(low, duration * rng.uniform(0.3, 1.0))  # failed part-way
+        created = window_start + (i + rng.uniform(0.05, 0.95)) * slot
+        started = created + rng.uniform(0.8, 12.0)
+        runs.append(
+            HistoryRun(
+                location=job.location,
+                job=job.job,
+                status="FAILURE" if failed else "SUCCESS",
+                tags=tags,
+                created=round(created, 6),
+                started=round(started, 6),
+                ended=round(started + duration, 6),
+            )
+        )
+    return runs
+
 log = logging.getLogger("demo.seed")
 
 
 def _emit(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
     sys.stdout.flush()
+
+
+def _speed_up_run_storage(instance: Any) -> None:
+    """Answer some of the run storage's existence checks from memory (speed only).
+
+    ``SqlRunStorage`` opens a new SQLite connection for each check: it inspects the runs table's
+    columns on every run event and run read, and looks the job and execution plan snapshots up
+    (deserializing the plan) for every new run; together ~1/3 of the cost of a reported run.
+    The schema does not change while seed.py runs and a stored snapshot stays stored, so the
+    schema probes are asked once and a snapshot found once is not looked up again.  What is
+    written to storage is unchanged.
+    """
+    storage = instance.run_storage
+    for name in ("has_run_stats_index_cols", "has_backfill_id_column"):
+        probe = getattr(storage, name, None)
+        if callable(probe):
+            answer = probe()
+            setattr(storage, name, lambda answer=answer: answer)
+    for name in ("has_job_snapshot", "has_execution_plan_snapshot"):
+        lookup = getattr(storage, name, None)
+        if callable(lookup):
+            setattr(storage, name, _remember_found(lookup))
+
+
+def _remember_found(lookup: Any) -> Any:
+    found: set[str] = set()
+
+    def cached(snapshot_id: str) -> bool:
+        if snapshot_id in found:
+            return True
+        exists = bool(lookup(snapshot_id))
+        if exists:
+            found.add(snapshot_id)
+        return exists
+
+    return cached
 
 
 @dataclass
@@ -121,7 +281,9 @@ class Seeder:
         if not os.environ.get("DAGSTER_HOME"):
             raise SystemExit("DAGSTER_HOME must be set")
         self.instance = DagsterInstance.get()
+        _speed_up_run_storage(self.instance)
         self.locations = self._load_locations()
+        self._load_errors: dict[str, str] = {}
         self._plans: dict[tuple[str, str], Any] = {}
 
     @staticmethod
@@ -140,10 +302,34 @@ class Seeder:
             locations[origin.location_name] = _Location(origin.location_name, origin, recon_repo)
         return locations
 
+    def is_loadable(self, location: str) -> bool:
+        """Whether the location's definitions import (a broken location is warned about once)."""
+        if location in self._load_errors:
+            return False
+        try:
+            self.locations[location].repo_def  # noqa: B018 - imports the definitions file
+        except Exception as exc:  # a location that fails to load: skip it
+            self._load_errors[location] = f"{type(exc).__name__}: {exc}"
+            log.warning("code location %r failed to import; skipping it (%s)", location, exc)
+            return False
+        return True
+
+    def loadable_locations(self) -> list[_Location]:
+        return [loc for name, loc in self.locations.items() if self.is_loadable(name)]
+
+    def require(self, location: str) -> _Location:
+        if location not in self.locations:
+            raise SystemExit(f"unknown code location {location!r}")
+        if not self.is_loadable(location):
+            raise SystemExit(
+                f"code location {location!r} failed to import: {self._load_errors[location]}"
+            )
+        return self.locations[location]
+
     # -- run creation ---------------------------------------------------------
 
     def _job(self, location: str, job_name: str) -> Any:
-        return self.locations[location].repo_def.get_job(job_name)
+        return self.require(location).repo_def.get_job(job_name)
 
     def _plan(self, location: str, job_name: str) -> Any:
         key = (location, job_name)
@@ -184,7 +370,43 @@ class Seeder:
         execute_run(recon_job, run, self.instance, raise_on_error=False)
         return self.instance.get_run_by_id(run.run_id)
 
-    def _report(self, run: Any, event_type: Any, message: str, data: Any = None) -> None:
+    def set_update_time(self, run_id: str, updated: float) -> None:
+        """Set the run's ``update_timestamp`` (runs table) to ``updated`` (epoch seconds)."""
+        from dagster._core.storage.runs.schema import RunsTable
+
+        with self.instance.run_storage.connect() as conn:
+            conn.execute(
+                RunsTable.update()
+                .where(RunsTable.c.run_id == run_id)
+                .values(update_timestamp=datetime.fromtimestamp(updated, tz=timezone.utc))
+            )
+
+    def set_creation_time(self, run_id: str, created: float) -> None:
+        """Back-date the run's ``create_timestamp`` (runs table), as ``add_historical_run`` would.
+
+        Stored like Dagster stores it: a UTC datetime (``get_current_datetime()`` in ``add_run``).
+        """
+        from dagster._core.storage.runs.schema import RunsTable
+
+        with self.instance.run_storage.connect() as conn:
+            conn.execute(
+                RunsTable.update()
+                .where(RunsTable.c.run_id == run_id)
+                .values(create_timestamp=datetime.fromtimestamp(created, tz=timezone.utc))
+            )
+
+    def _report(
+        self,
+        run: Any,
+        event_type: Any,
+        message: str,
+        data: Any = None,
+        timestamp: float | None = None,
+    ) -> None:
+        """Report a run event; ``timestamp`` (epoch seconds) is the event's time, default now.
+
+        The run storage takes the run's update_timestamp, start_time and end_time from it.
+        """
         from dagster import DagsterEvent
 
         self.instance.report_dagster_event(
@@ -195,13 +417,17 @@ class Seeder:
                 event_specific_data=data,
             ),
             run_id=run.run_id,
+            timestamp=timestamp,
         )
 
-    def report_started(self, run: Any) -> None:
+    def report_started(self, run: Any, timestamp: float | None = None) -> None:
         from dagster import DagsterEventType
 
         self._report(
-            run, DagsterEventType.RUN_START, f'Started execution of run for "{run.job_name}".'
+            run,
+            DagsterEventType.RUN_START,
+            f'Started execution of run for "{run.job_name}".',
+            timestamp=timestamp,
         )
 
     def report_queued(self, run: Any) -> None:
@@ -209,7 +435,19 @@ class Seeder:
 
         self._report(run, DagsterEventType.RUN_ENQUEUED, "Run was added to the queue (demo seed).")
 
-    def report_finished(self, run: Any, status: str) -> None:
+    def report_finished(self, run: Any, status: str, timestamp: float | None = None) -> None:
+        """Report the terminal event; ``timestamp`` (epoch seconds) is its time, default now.
+
+        On a FAILURE, Dagster 1.11 then tags the run with its failure reason through
+        ``add_run_tags``, which stamps ``update_timestamp`` with the writer's clock (1.13 writes
+        the tag together with the status, at the event's time).  A worker writing the event at
+        ``timestamp`` would have stamped that time, so the update time is set to it here.
+        """
+        self._report_finished(run, status, timestamp)
+        if timestamp is not None and status == "FAILURE":
+            self.set_update_time(run.run_id, timestamp)
+
+    def _report_finished(self, run: Any, status: str, timestamp: float | None) -> None:
         from dagster import DagsterEventType
         from dagster._core.events import JobFailureData, RunFailureReason
         from dagster._utils.error import SerializableErrorInfo
@@ -219,6 +457,7 @@ class Seeder:
                 run,
                 DagsterEventType.RUN_SUCCESS,
                 f'Finished execution of run for "{run.job_name}".',
+                timestamp=timestamp,
             )
         elif status == "FAILURE":
             error = SerializableErrorInfo(
@@ -231,10 +470,14 @@ class Seeder:
                 DagsterEventType.RUN_FAILURE,
                 f'Execution of run for "{run.job_name}" failed. An exception was thrown during execution.',
                 JobFailureData(error=error, failure_reason=RunFailureReason.STEP_FAILURE),
+                timestamp=timestamp,
             )
         elif status == "CANCELED":
             self._report(
-                run, DagsterEventType.RUN_CANCELED, "This run has been marked as canceled."
+                run,
+                DagsterEventType.RUN_CANCELED,
+                "This run has been marked as canceled.",
+                timestamp=timestamp,
             )
         else:
             raise ValueError(f"unsupported terminal status {status!r}")
@@ -253,6 +496,14 @@ class Seeder:
             self.report_finished(run, status)
         return run
 
+    def history_run(self, planned: HistoryRun, tags: Mapping[str, str]) -> Any:
+        """Create a finished run back-dated to ``planned``'s creation, start and end times."""
+        run = self.create_run(planned.location, planned.job, tags)
+        self.set_creation_time(run.run_id, planned.created)
+        self.report_started(run, timestamp=planned.started)
+        self.report_finished(run, planned.status, timestamp=planned.ended)
+        return run
+
     # -- helpers -------------------------------------------------------------
 
     def status_counts(self) -> dict[str, int]:
@@ -265,7 +516,7 @@ class Seeder:
         from dagster import AssetKey
 
         out = {}
-        for loc in self.locations.values():
+        for loc in self.loadable_locations():
             for key in loc.repo_def.asset_graph.get_all_asset_keys():
                 assert isinstance(key, AssetKey)
                 records = self.instance.fetch_materializations(key, limit=1000).records
@@ -276,33 +527,50 @@ class Seeder:
 # --- subcommands --------------------------------------------------------------
 
 
-def cmd_populate(seeder: Seeder, runs: int) -> dict[str, Any]:
+def cmd_populate(seeder: Seeder, runs: int, days: float) -> dict[str, Any]:
     if runs < MIN_POPULATE_RUNS:
         raise SystemExit(f"populate needs --runs >= {MIN_POPULATE_RUNS}")
+    if days * 86400 <= 2 * HISTORY_END_MARGIN_SECONDS:
+        raise SystemExit(f"populate needs --days > {2 * HISTORY_END_MARGIN_SECONDS / 86400:.3f}")
     started = time.perf_counter()
     existing = seeder.instance.get_runs_count()
     executed = in_progress = reported = 0
     executed_seconds = reported_seconds = 0.0
     in_progress_ids: list[str] = []
     if existing == 0:
+        # An empty instance: the back-dated history first (oldest first, so that run ids grow
+        # with creation time), then the runs executed now, then the runs left in progress.
+        executed_runs = [r for r in EXECUTED_RUNS if seeder.is_loadable(r[0])]
+        in_progress_runs = [r for r in IN_PROGRESS_RUNS if seeder.is_loadable(r[0])]
+        history_jobs = [j for j in HISTORY_JOBS if seeder.is_loadable(j.location)]
+        history_count = runs - len(executed_runs) - len(in_progress_runs)
+        if not history_jobs:
+            log.warning("no history: the code location of its jobs failed to import")
+            history_count = 0
         t0 = time.perf_counter()
-        for location, job_name, tags in EXECUTED_RUNS:
+        for planned in plan_history(history_count, days, time.time(), history_jobs):
+            seeder.history_run(planned, {SEED_TAG: "populate", **planned.tags})
+            reported += 1
+        reported_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for location, job_name, tags in executed_runs:
             seeder.execute(location, job_name, {SEED_TAG: "populate", **tags})
             executed += 1
         executed_seconds = time.perf_counter() - t0
-        for location, job_name, status, tags in IN_PROGRESS_RUNS:
+        for location, job_name, status, tags in in_progress_runs:
             run = seeder.reported_run(location, job_name, status, {SEED_TAG: "populate", **tags})
             in_progress_ids.append(run.run_id)
             in_progress += 1
     else:
+        # Topping up adds runs at the current time, like add-runs: history is only written into
+        # an empty instance (a run created later with an older creation time never happens).
         log.info("instance already has %s runs; only topping up to %s", existing, runs)
-    missing = runs - seeder.instance.get_runs_count()
-    t0 = time.perf_counter()
-    for i in range(max(missing, 0)):
-        location, job_name, status, tags = BULK_PATTERN[i % len(BULK_PATTERN)]
-        seeder.reported_run(location, job_name, status, {SEED_TAG: "populate", **tags})
-        reported += 1
-    reported_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for i in range(max(runs - existing, 0)):
+            location, job_name, status, tags = BULK_PATTERN[i % len(BULK_PATTERN)]
+            seeder.reported_run(location, job_name, status, {SEED_TAG: "populate", **tags})
+            reported += 1
+        reported_seconds = time.perf_counter() - t0
     return {
         "total_runs": seeder.instance.get_runs_count(),
         "by_status": seeder.status_counts(),
@@ -333,7 +601,12 @@ def cmd_start_run(seeder: Seeder, location: str, job_name: str) -> str:
     return run.run_id
 
 
-def cmd_finish_run(seeder: Seeder, run_id: str, status: str) -> dict[str, Any]:
+def cmd_finish_run(
+    seeder: Seeder, run_id: str, status: str, event_time: float | None = None
+) -> dict[str, Any]:
+    """Finish an in-progress run.  With ``event_time`` the terminal event carries that time
+    (a worker whose clock is behind, or an event written late): the run's end time and update
+    time are that time, not now."""
     run = seeder.instance.get_run_by_id(run_id)
     if run is None:
         raise SystemExit(f"run {run_id} not found")
@@ -341,14 +614,29 @@ def cmd_finish_run(seeder: Seeder, run_id: str, status: str) -> dict[str, Any]:
         raise SystemExit(f"run {run_id} is already finished ({run.status.value})")
     if run.status.value in ("QUEUED", "NOT_STARTED"):
         # a queued run has to start before it can finish
-        seeder.report_started(run)
-    seeder.report_finished(run, status)
+        seeder.report_started(run, timestamp=event_time)
+    seeder.report_finished(run, status, timestamp=event_time)
     record = seeder.instance.get_run_record_by_id(run_id)
     assert record is not None
     return {
         "run_id": run_id,
         "status": record.dagster_run.status.value,
         "update_timestamp": record.update_timestamp.timestamp(),
+        "end_time": None if record.end_time is None else float(record.end_time),
+    }
+
+
+def cmd_delete_run(seeder: Seeder, run_id: str) -> dict[str, Any]:
+    """Delete a run and its events with ``DagsterInstance.delete_run`` (as the UI's delete does)."""
+    run = seeder.instance.get_run_by_id(run_id)
+    if run is None:
+        raise SystemExit(f"run {run_id} not found")
+    seeder.instance.delete_run(run_id)
+    return {
+        "run_id": run_id,
+        "deleted": seeder.instance.get_run_by_id(run_id) is None,
+        "status": run.status.value,
+        "total_runs": seeder.instance.get_runs_count(),
     }
 
 
@@ -368,6 +656,7 @@ def cmd_dump_runs(seeder: Seeder) -> list[dict[str, Any]]:
             "run_id": record.dagster_run.run_id,
             "job_name": record.dagster_run.job_name,
             "status": record.dagster_run.status.value,
+            "creation_time": record.create_timestamp.timestamp(),
             "start_time": seconds(record.start_time),
             "end_time": seconds(record.end_time),
             "update_time": record.update_timestamp.timestamp(),
@@ -393,7 +682,7 @@ def cmd_dump_materializations(seeder: Seeder) -> dict[str, Any]:
     Keyed by the asset key's path joined with "/"; None for an asset never materialized.
     """
     out: dict[str, Any] = {}
-    for location in seeder.locations.values():
+    for location in seeder.loadable_locations():
         for key in location.repo_def.asset_graph.get_all_asset_keys():
             event = seeder.instance.get_latest_materialization_event(key)
             out["/".join(key.path)] = (
@@ -407,6 +696,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("populate", help="initial population (tops up to --runs total runs)")
     p.add_argument("--runs", type=int, default=300)
+    p.add_argument(
+        "--days",
+        type=float,
+        default=DEFAULT_HISTORY_DAYS,
+        help="spread the history (reported runs of an empty instance) over this many past days",
+    )
     p = sub.add_parser("add-runs", help="add N finished runs (SUCCESS and FAILURE)")
     p.add_argument("count", type=int)
     p = sub.add_parser("start-run", help="create one run and move it to STARTED")
@@ -415,6 +710,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("finish-run", help="move an in-progress run to a terminal status")
     p.add_argument("run_id")
     p.add_argument("--status", choices=["SUCCESS", "FAILURE", "CANCELED"], default="SUCCESS")
+    p.add_argument(
+        "--event-time",
+        type=float,
+        default=None,
+        metavar="EPOCH",
+        help="timestamp of the terminal event (default: now); back-dates end and update time",
+    )
+    p = sub.add_parser("delete-run", help="delete a run (and its events) from the instance")
+    p.add_argument("run_id")
     sub.add_parser("dump-runs", help="print every run from run storage, as JSON")
     sub.add_parser("dump-materializations", help="print each asset's latest materialization")
     args = parser.parse_args(argv)
@@ -425,13 +729,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     seeder = Seeder()
     if args.command == "populate":
-        _emit(cmd_populate(seeder, args.runs))
+        _emit(cmd_populate(seeder, args.runs, args.days))
     elif args.command == "add-runs":
         _emit(cmd_add_runs(seeder, args.count))
     elif args.command == "start-run":
         _emit(cmd_start_run(seeder, args.location, args.job))
     elif args.command == "finish-run":
-        _emit(cmd_finish_run(seeder, args.run_id, args.status))
+        _emit(cmd_finish_run(seeder, args.run_id, args.status, args.event_time))
+    elif args.command == "delete-run":
+        _emit(cmd_delete_run(seeder, args.run_id))
     elif args.command == "dump-runs":
         _emit(cmd_dump_runs(seeder))
     elif args.command == "dump-materializations":

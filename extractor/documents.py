@@ -72,7 +72,7 @@ query ConnectorWorkspace {
         locationOrLoadError {
           __typename
           ... on RepositoryLocation { repositories { name } }
-          ... on PythonError { message }
+          ... on PythonError { message causes { message } }
         }
       }
     }

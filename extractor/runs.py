@@ -27,8 +27,7 @@ TRIES_BEFORE_SHRINKING = 2  # a page that times out this often is retried at hal
 PAGES_BEFORE_GROWING = 5  # good pages in a row before a shrunken page size doubles again
 # How far back from the newest run the planning probes look, in seconds: a first sync's
 # history is cut where these counts say, in one concurrent round of requests.
-PLANNING_PROBES = (3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400,
-                   60 * 86400, 120 * 86400, 240 * 86400, 365 * 86400, 730 * 86400)  # fmt: skip
+PLANNING_PROBES = (3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400, 90 * 86400, 365 * 86400)
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ async def plan_windows(
     return list(reversed(walks))
 
 
-async def _run_exists(client: DagsterClient, run_id: str) -> bool:
+async def run_exists(client: DagsterClient, run_id: str) -> bool:
     data = await client.execute(RUN_EXISTS, {"filter": {"runIds": [run_id]}})
     return bool(unwrap(RUN_EXISTS.name, data["runsOrError"], "Runs")["results"])
 
@@ -108,7 +107,7 @@ def _is_heavy_page_failure(error: Exception) -> bool:
     )
 
 
-class _PageSize:
+class PageSize:
     """The walk's page size: halved after heavy-page failures, doubled back after good pages."""
 
     def __init__(self, configured: int) -> None:
@@ -133,8 +132,8 @@ class _PageSize:
             self._good_pages = 0
 
 
-async def _fetch_adapting(
-    client: DagsterClient, runs_filter: dict, cursor: str | None, size: _PageSize
+async def fetch_adapting(
+    client: DagsterClient, runs_filter: dict, cursor: str | None, size: PageSize
 ) -> list[dict]:
     """A page at the current size; a page that is too heavy is retried at half the size."""
     while True:
@@ -163,11 +162,11 @@ async def walk_runs(
     `statuses` are every run status the server knows. The last page yielded has
     `finished=True` (it may hold no runs).
     """
-    size = _PageSize(page_size)
+    size = PageSize(page_size)
     while True:
-        runs = await _fetch_adapting(client, walk.runs_filter(statuses), walk.cursor, size)
+        runs = await fetch_adapting(client, walk.runs_filter(statuses), walk.cursor, size)
         size.page_done()
-        if not runs and walk.cursor is not None and not await _run_exists(client, walk.cursor):
+        if not runs and walk.cursor is not None and not await run_exists(client, walk.cursor):
             # Dagster answers a deleted cursor with an empty page: go on below its creation time.
             log.warning(
                 f"runs: the walk's cursor run {walk.cursor} was deleted meanwhile; going on "

@@ -13,28 +13,38 @@ from typing import Any
 
 from extractor.client import DagsterClient, unwrap
 from extractor.documents import SENSORS, SENSORS_WITHOUT_TYPE
-from extractor.runs import fetch_run_page
+from extractor.runs import PageSize, fetch_adapting, run_exists
 from extractor.transforms import Row, sensor_row, sensor_run_name
 from extractor.workspace import Repository
 
 REPOSITORY_TAG = ".dagster/repository"
 SENSOR_TAG = "dagster/sensor_name"
+MAX_RESTARTS = 3  # walks started over because their cursor run vanished
 
 
 async def _in_progress_runs(
     client: DagsterClient, statuses: tuple[str, ...], tags: list[dict[str, str]], page_size: int
 ) -> list[dict[str, Any]]:
-    """Every run not finished yet (with these tags); the walk ends on an empty page."""
+    """Every run not finished yet (with these tags); the walk ends on an empty page.
+
+    Runs finish (and may be deleted) while we walk: a cursor run that no longer exists makes
+    Dagster answer an empty page, so the walk then starts over, keeping what it found.
+    """
     runs_filter: dict[str, Any] = {"statuses": list(statuses)}
     if tags:
         runs_filter["tags"] = tags
-    found: list[dict[str, Any]] = []
+    found: dict[str, dict[str, Any]] = {}
     cursor = None
+    restarts = 0
+    size = PageSize(page_size)
     while True:
-        runs = await fetch_run_page(client, runs_filter, cursor, page_size)
+        runs = await fetch_adapting(client, runs_filter, cursor, size)
         if not runs:
-            return found
-        found.extend(runs)
+            if cursor is None or restarts >= MAX_RESTARTS or await run_exists(client, cursor):
+                return list(found.values())
+            cursor, restarts = None, restarts + 1
+            continue
+        found.update((run["runId"], run) for run in runs)
         cursor = runs[-1]["runId"]
 
 

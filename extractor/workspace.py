@@ -53,7 +53,10 @@ async def load_workspace(client: DagsterClient) -> Workspace:
             loaded.add(name)
             repositories += [Repository(name, repo["name"]) for repo in location["repositories"]]
         elif location.get("__typename") == "PythonError":
-            message = (location.get("message") or "no message").strip().splitlines()[0][:300]
+            # Dagster's own message is generic; the code's exception is the last cause.
+            causes = [cause.get("message") or "" for cause in location.get("causes") or []]
+            text = (causes[-1] if causes and causes[-1].strip() else location.get("message")) or ""
+            message = (text.strip().splitlines() or ["no message"])[-1][:300]
             log.warning(
                 f"code location '{name}' failed to load ({message}); its assets, schedules "
                 "and sensors are left as last synced"

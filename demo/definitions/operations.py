@@ -1,7 +1,8 @@
 """Demo code location ``operations``: op-based jobs plus a few operational assets.
 
 Assets (5): ops/inventory/{snapshot,reorder_list}, ops/tickets/{open_tickets,sla_breaches},
-            ml/churn_features (never materialized by demo/seed.py).
+            ml/churn_features (never materialized by demo/seed.py; depends on the asset
+            warehouse/marts/customer_ltv of the *other* location, analytics).
 Jobs: inventory_job, ml_training_job (asset jobs); cleanup_job, healthcheck_job,
       always_fails_job (op jobs; always_fails_job's op always raises).
 Schedules: nightly_cleanup_schedule (RUNNING), healthcheck_schedule (RUNNING),
@@ -10,6 +11,9 @@ Sensors: healthcheck_sensor (@sensor, job target, RUNNING),
          failed_run_alert_sensor (@run_failure_sensor, RUNNING),
          multi_job_sensor (@sensor with two job targets, STOPPED),
          inventory_asset_sensor (@asset_sensor, STOPPED).
+
+``$DAGSTER_HOME/demo_toggles.json`` (see demo_toggles.py) can leave definitions out or make this
+location fail to load.
 """
 
 from dagster import (
@@ -35,6 +39,11 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
+from demo_toggles import check_not_broken, keep, load_toggles
+
+LOCATION = "operations"  # its location_name in demo/workspace.yaml
+TOGGLES = load_toggles()
+check_not_broken(LOCATION, TOGGLES)
 
 # --- assets ----------------------------------------------------------------
 
@@ -80,6 +89,8 @@ def sla_breaches(context: AssetExecutionContext) -> MaterializeResult:
 @asset(
     key_prefix=["ml"],
     group_name="ml",
+    # A cross-location dependency: this asset of `operations` reads an asset of `analytics`.
+    deps=[AssetKey(["warehouse", "marts", "customer_ltv"])],
     description="Feature table for the churn model (never materialized in the demo).",
 )
 def churn_features(context: AssetExecutionContext) -> MaterializeResult:
@@ -221,13 +232,18 @@ def inventory_asset_sensor(context: SensorEvaluationContext, asset_event: EventL
 
 
 defs = Definitions(
-    assets=[snapshot, reorder_list, open_tickets, sla_breaches, churn_features],
+    assets=keep(
+        "asset", [snapshot, reorder_list, open_tickets, sla_breaches, churn_features], TOGGLES
+    ),
     jobs=[cleanup_job, healthcheck_job, always_fails_job, inventory_job, ml_training_job],
-    schedules=[
-        nightly_cleanup_schedule,
-        healthcheck_schedule,
-        inventory_schedule,
-        ml_weekly_schedule,
-    ],
-    sensors=[healthcheck_sensor, multi_job_sensor, failed_run_alert_sensor, inventory_asset_sensor],
+    schedules=keep(
+        "schedule",
+        [nightly_cleanup_schedule, healthcheck_schedule, inventory_schedule, ml_weekly_schedule],
+        TOGGLES,
+    ),
+    sensors=keep(
+        "sensor",
+        [healthcheck_sensor, multi_job_sensor, failed_run_alert_sensor, inventory_asset_sensor],
+        TOGGLES,
+    ),
 )
