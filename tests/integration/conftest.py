@@ -88,6 +88,11 @@ def runs_upserted(output: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def unfinished_runs(demo: DagsterDemo) -> int:
+    """How many runs Dagster holds that have not finished: each sync re-reads them."""
+    return sum(run["status"] not in FINISHED for run in demo.seed("dump-runs"))
+
+
 def iso(seconds: float | None) -> str | None:
     if seconds is None:
         return None

@@ -1,7 +1,6 @@
 """Compatibility: the connector against an older Dagster minor release (requirements-dagster-old.txt,
 `.venv-dagster-old`), through `fivetran debug`, with the same ground-truth comparison as
-test_sync.py. Dagster 1.11's GraphQL schema lacks `Repository.assetNodesConnection`, so the
-connector must fall back to one `assetNodes` request per repository and say so."""
+test_sync.py."""
 
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from tests.integration.conftest import (
     connector_project,
     destination,
     runs_upserted,
+    unfinished_runs,
     running_demo,
     synced,
 )
@@ -30,8 +30,6 @@ OLD_DAGSTER_VERSION = re.search(
 ).group(1)
 RUNS = 60
 PAGE_SIZE = "10"  # several run pages for 60 runs
-# The fallback warning quotes the server's error, which names the missing field.
-ASSET_FALLBACK = "Cannot query field 'assetNodesConnection'"
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +56,6 @@ def connector_warnings(output: str) -> list[str]:
     return [line for line in output.splitlines() if "WARNING" in line and "connector" in line]
 
 
-def has_paged_asset_query(demo: DagsterDemo) -> bool:
-    fields = demo.graphql('{ __type(name: "Repository") { fields { name } } }')["__type"]["fields"]
-    return any(field["name"] == "assetNodesConnection" for field in fields)
-
-
 def test_the_old_server_is_the_pinned_release(old_demo):
     assert old_demo.graphql("{ version }")["version"] == OLD_DAGSTER_VERSION
 
@@ -77,14 +70,10 @@ def test_first_sync_against_old_dagster_equals_dagster(first_sync, old_demo):
     assert {row["status"] for row in tables["dagster_runs"].values()} >= {"SUCCESS", "FAILURE"}
     assert len(tables["dagster_assets"]) == 14
     assert any(row["active_run_ids"] for row in tables["dagster_sensors"].values())
-    assert project.state()["run_sync"] is None
+    assert project.state()["runs"]["sync"] is None
     assert "Dagster sync complete" in output
-    # The asset pages fallback, and no other, is taken (with a warning) iff the field is missing.
-    warnings = connector_warnings(output)
-    if has_paged_asset_query(old_demo):
-        assert warnings == [], warnings
-    else:
-        assert warnings and all(ASSET_FALLBACK in line for line in warnings), warnings
+    # 1.11 has every field the connector asks for: no fallback, no warning.
+    assert connector_warnings(output) == []
     assert_token_absent(project, output)
 
 
@@ -103,8 +92,8 @@ def test_incremental_sync_against_old_dagster_equals_dagster(first_sync, old_dem
     old_demo.set_sensor_running("operations", REPOSITORY_NAME, "multi_job_sensor", True)
     output = synced(project)
 
-    # Only the new runs and the one whose status changed were read again.
-    assert runs_upserted(output) == len(new_runs) + 1
+    # Only the new runs, the one whose status changed, and those still unfinished were read again.
+    assert runs_upserted(output) == len(new_runs) + 1 + unfinished_runs(old_demo)
     tables = destination(project)
     assert tables["dagster_runs"][finished_run]["status"] == "FAILURE"
     assert set(new_runs) <= set(tables["dagster_runs"])
