@@ -70,11 +70,17 @@ class RunSyncer:
             )
         elif not runs.synced_before:
             log.info("runs: first sync, reading the whole history")
-            runs.sync = RunSync(first=True, walks=await self._first_sync_walks(client))
+            started_at = self._server_now()
+            runs.sync = RunSync(
+                first=True, started_at=started_at, walks=await self._first_sync_walks(client)
+            )
         else:
             changed_after = runs.updated_until - self._settings.lookback_seconds
             runs.sync = RunSync(
-                first=False, walks=self._incremental_walks(changed_after), changed_after=changed_after
+                first=False,
+                started_at=self._server_now(),
+                walks=self._incremental_walks(changed_after),
+                changed_after=changed_after,
             )
             log.info(
                 "runs: reading runs created or changed since the last sync, and "
@@ -235,14 +241,25 @@ class RunSyncer:
                 )
                 return
 
+    def _server_now(self) -> float:
+        """This moment in the webserver's clock (this machine's, if it sent no `Date`), less the
+        `Date` header's one-second resolution."""
+        return time.time() + (self._server.clock_offset or 0.0) - 1.0
+
     def _finish(self) -> None:
-        """Moves what this sync has seen into the watermarks; the sync is complete."""
+        """Moves what this sync has seen into the watermarks; the sync is complete.
+
+        A watermark never goes past the sync's start: a run that changed after a walk passed
+        it has an update time after the start, so the next sync reads it.
+        """
         runs = self._state.runs
         sync = runs.sync
         assert sync is not None and not sync.walks
         self._log_progress(final=True)
-        runs.updated_until = _newest(runs.updated_until, sync.updated_until) or 0.0
-        runs.created_until = _newest(runs.created_until, sync.created_until) or 0.0
+        for name in ("updated_until", "created_until"):
+            seen = getattr(sync, name)
+            seen = None if seen is None else min(seen, sync.started_at)
+            setattr(runs, name, _newest(getattr(runs, name), seen) or 0.0)
         runs.sync = None
 
     def _log_progress(self, final: bool) -> None:

@@ -8,7 +8,7 @@
         "unfinished": {"a1b2...": 1717990000.0},  # runs last seen not finished -> creation time
         "unfinished_overflow_since": null, # creation time of the oldest unfinished run not tracked
         "sync": {                          # present only while a run sync is unfinished
-           "first": true, "rows_done": 2000,
+           "first": true, "started_at": 1718003600.0, "rows_done": 2000,
            "updated_until": ..., "created_until": ...,   # what this sync has seen so far
            "walks": [{"created_after": null, "created_before": 1700000000.0,
                       "cursor": "a1b2...", "cursor_created": 1699990000.0, ...}]}},
@@ -73,6 +73,7 @@ class RunSync:
     """A run sync in progress: the walks still to finish and what they have seen."""
 
     first: bool
+    started_at: float  # when the sync started, in Dagster's clock: no watermark goes past it
     walks: list[RunWalk] = field(default_factory=list)
     rows_done: int = 0
     changed_after: float | None = None  # the changed-runs walk's bound: it reads those runs
@@ -187,10 +188,10 @@ def _run_sync(raw: dict[str, Any]) -> RunSync:
                 },
             )
         )
-    if not walks:
-        raise ValueError("an unfinished run sync has no walks")
+    # `walks` may be empty: the sync read everything, and the next one completes it.
     return RunSync(
         first=bool(raw["first"]),
+        started_at=float(raw["started_at"]),
         walks=walks,
         rows_done=int(raw.get("rows_done", 0)),
         changed_after=_optional_float(raw.get("changed_after")),

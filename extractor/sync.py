@@ -112,9 +112,12 @@ class _Extraction:
         return None
 
     async def _finish_snapshot(
-        self, table: str, listing: SnapshotListing, workspace: Workspace
+        self, client: DagsterClient, table: str, listing: SnapshotListing, workspace: Workspace
     ) -> None:
         """Deletes what the listing no longer holds, and records the table's new keys."""
+        # A location that broke or reloaded while we listed may have been listed in part.
+        still = await load_workspace(client, warn=False)
+        listing.complete &= still.loaded
         previous = self._state.snapshots.get(table, {})
         deleted, snapshot = reconcile(previous, listing, workspace.locations)
         if deleted:
@@ -133,7 +136,7 @@ class _Extraction:
                 found.add(location, row["id"])
             await self._send(Rows(ASSETS_TABLE, page.rows))
             rows += len(page.rows)
-        await self._finish_snapshot(ASSETS_TABLE, found, workspace)
+        await self._finish_snapshot(client, ASSETS_TABLE, found, workspace)
         log.info(f"assets: {rows} rows in {pages} pages")
 
     async def _sync_schedules(self, client: DagsterClient, listing: Awaitable[Workspace]) -> None:
@@ -150,7 +153,7 @@ class _Extraction:
                 found.add(repository.location_name, row["id"])
             if rows:
                 await self._send(Rows(SCHEDULES_TABLE, rows))
-        await self._finish_snapshot(SCHEDULES_TABLE, found, workspace)
+        await self._finish_snapshot(client, SCHEDULES_TABLE, found, workspace)
         count = sum(len(rows) for rows in results if rows)
         log.info(f"schedules: {count} rows from {len(workspace.repositories)} repositories")
 
@@ -182,7 +185,7 @@ class _Extraction:
             if rows:
                 await self._send(Rows(SENSORS_TABLE, rows))
                 count += len(rows)
-        await self._finish_snapshot(SENSORS_TABLE, found, workspace)
+        await self._finish_snapshot(client, SENSORS_TABLE, found, workspace)
         log.info(f"sensors: {count} rows from {len(workspace.repositories)} repositories")
 
     async def _schedules_of(self, client: DagsterClient, repository: Repository) -> list | None:
@@ -211,13 +214,16 @@ def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Deletes | C
 
     async def main() -> None:
         try:
-            await _Extraction(settings, state, channel).run()
-        except (ChannelClosed, asyncio.CancelledError):
+            try:
+                await _Extraction(settings, state, channel).run()
+            except (ChannelClosed, asyncio.CancelledError):
+                return
+            except BaseException as error:  # handed to the consumer, which raises it
+                await _put_final(channel, _Failed(error))
+                return
+            await _put_final(channel, _Finished())
+        except asyncio.CancelledError:  # the consumer stopped reading meanwhile
             return
-        except BaseException as error:  # handed to the consumer, which raises it
-            await _put_final(channel, _Failed(error))
-            return
-        await _put_final(channel, _Finished())
 
     task = loop.create_task(main())
 
@@ -229,9 +235,12 @@ def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Deletes | C
 
     worker = threading.Thread(target=produce, name="dagster-extractor", daemon=True)
     worker.start()
+    ended = False  # the worker sent its last word: it ends by itself
     try:
         while True:
             item = channel.get(producer_alive=worker.is_alive)
+            if isinstance(item, (_Finished, _Failed)):
+                ended = True
             if isinstance(item, _Finished):
                 break
             if isinstance(item, _Failed):
@@ -239,7 +248,7 @@ def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Deletes | C
             yield item
     finally:
         channel.close()
-        if worker.is_alive():
+        if not ended and worker.is_alive():
             try:
                 loop.call_soon_threadsafe(task.cancel)
             except RuntimeError:  # the loop closed meanwhile

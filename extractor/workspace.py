@@ -39,7 +39,7 @@ class Workspace:
     loaded: frozenset[str]  # the locations whose definitions Dagster lists in full
 
 
-async def load_workspace(client: DagsterClient) -> Workspace:
+async def load_workspace(client: DagsterClient, warn: bool = True) -> Workspace:
     """Lists the code locations; warns of each one that failed to load, naming its error."""
     data = await client.execute(WORKSPACE)
     workspace = unwrap(WORKSPACE.name, data["workspaceOrError"], "Workspace")
@@ -52,6 +52,8 @@ async def load_workspace(client: DagsterClient) -> Workspace:
         if entry["loadStatus"] == "LOADED" and location.get("__typename") == "RepositoryLocation":
             loaded.add(name)
             repositories += [Repository(name, repo["name"]) for repo in location["repositories"]]
+        elif not warn:
+            continue
         elif location.get("__typename") == "PythonError":
             # Dagster's own message is generic; the code's exception is the last cause.
             causes = [cause.get("message") or "" for cause in location.get("causes") or []]

@@ -1,142 +1,494 @@
-"""A tiny scripted Dagster GraphQL answerer for unit tests, plugged into aioresponses.
+"""A small in-memory Dagster 1.13 GraphQL server for unit tests, plugged into aioresponses.
 
-It answers by operation name; runs are served newest-first with Dagster's cursor semantics
-(strictly older than the cursor's run). Not a substitute for the integration tests.
+It answers the connector's operations by operation name, as dagster-webserver 1.13 would:
+
+* runs newest-created first (storage order), each with `creationTime`; `cursor` is a run id and
+  returns runs strictly older than it, and a cursor whose run was deleted matches nothing (an
+  empty page, as `id < (SELECT id ... WHERE run_id = cursor)` does in SQL); `createdAfter`,
+  `createdBefore` and `updatedAfter` compare strictly; an unknown `RunsFilter` key or run
+  status is a validation error (HTTP 400); `limit` may be clamped silently (`max_limit`);
+  hidden tags (`.dagster/...`) match filters but are left out of `Run.tags`;
+* `__type(name: "RunStatus")` introspection (or a 400 when introspection is disabled);
+* `workspaceOrError` with code locations that loaded, failed (a `PythonError`) or are loading;
+  only loaded locations have repositories, schedules, sensors and asset definitions;
+* schedules and sensors with their `selectorId` (a hash of location, repository and name);
+* `assetsOrError` paged by key (sorted by the key's JSON form, cursor = that form), with keys
+  that only have materializations (no definition) and auto-created stubs, and
+  `assetsLatestInfo` (a runless materialization has runId "").
+
+Errors are built as dagster-webserver sends them (see `dagster_webserver/graphql.py`):
+`validation_error` (HTTP 400, `{"data": null, "errors": [{message, locations}]}`),
+`resolver_error` (HTTP 500, `{"data": null, "errors": [{message, locations, path}]}`) and
+`python_error` (an `...OrError` field holding a `PythonError`, HTTP 500 by default).
+Tests inject them with `fake.overrides[operation] = fn(variables)`; `fn` returns an answer
+(a `CallbackResult`, or a dict sent as the JSON body) or None to let the fake answer normally.
 """
 
 from __future__ import annotations
 
+import email.utils
+import hashlib
+import inspect
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aioresponses import CallbackResult, aioresponses
 
 ENDPOINT = "http://dagster.test/graphql"
 BASE_TIME = 1_700_000_000.0
+RUN_SPACING = 600.0  # seconds between two runs' creation times in `make_run`
+
+RUN_STATUSES = (
+    "QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "SUSPENDED",
+    "SUCCESS", "FAILURE", "CANCELING", "CANCELED",
+)  # fmt: skip  (GrapheneRunStatus in dagster-graphql 1.13.28, in its order)
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+RUNS_FILTER_FIELDS = {
+    "runIds", "pipelineName", "tags", "statuses", "snapshotId",
+    "updatedAfter", "updatedBefore", "createdBefore", "createdAfter", "mode",
+}  # fmt: skip
+STATEMENT_TIMEOUT = "(psycopg2.errors.QueryCanceled) canceling statement due to statement timeout"
+INTROSPECTION_DISABLED = (
+    "GraphQL introspection has been disabled, but the requested query contained the field "
+    "'__type'."
+)
+
+Answer = CallbackResult | dict | None
 
 
-def unknown_field(field: str, type_name: str) -> Callable[[dict], CallbackResult]:
-    """An override answering as an older Dagster whose schema lacks `type_name.field`."""
-    message = f'Cannot query field "{field}" on type "{type_name}".'
-    return lambda variables: CallbackResult(status=400, payload={"errors": [{"message": message}]})
+# --- answers as dagster-webserver sends them -----------------------------------------------
 
 
-def make_run(index: int, status: str = "SUCCESS", tags: dict[str, str] | None = None) -> dict:
-    """Run `index` of a history; its creation time is its `startTime`, BASE_TIME + index."""
+def validation_error(message: str, status: int = 400) -> CallbackResult:
+    """A query the schema rejects (graphql-core validation): HTTP 400, no `path`."""
+    error = {"message": message, "locations": [{"line": 2, "column": 3}]}
+    return CallbackResult(status=status, payload={"data": None, "errors": [error]})
+
+
+def resolver_error(message: str, path: list[str | int], status: int = 500) -> CallbackResult:
+    """A resolver raised outside `capture_error`: the null reaches the root, `data` is null."""
+    error = {"message": message, "locations": [{"line": 3, "column": 3}], "path": path}
+    return CallbackResult(status=status, payload={"data": None, "errors": [error]})
+
+
+def python_error(root_field: str, message: str, status: int = 500) -> CallbackResult:
+    """An `...OrError` resolver raised and `capture_error` answered a `PythonError`."""
+    value = {"__typename": "PythonError", "message": message}
+    return CallbackResult(status=status, payload={"data": {root_field: value}})
+
+
+def html_page(title: str = "Sign in", status: int = 200) -> CallbackResult:
+    """What an authenticating proxy in front of Dagster serves instead of GraphQL."""
+    body = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><title>{title}</title></head>'
+        "<body><form method='post' action='/oauth2/sign_in'></form></body></html>"
+    )
+    return CallbackResult(status=status, body=body, content_type="text/html")
+
+
+def unknown_field(field_name: str, type_name: str) -> Callable[[dict], CallbackResult]:
+    """An override answering as an older Dagster whose schema lacks `type_name.field_name`."""
+    message = f"Cannot query field '{field_name}' on type '{type_name}'."
+    return lambda variables: validation_error(message)
+
+
+def selector_id(location: str, repository: str, name: str) -> str:
+    """A stable id per (location, repository, name), like `InstigatorSelector.get_id()`."""
+    return hashlib.sha1(f"{location}\0{repository}\0{name}".encode()).hexdigest()
+
+
+# --- the deployment's contents -------------------------------------------------------------
+
+
+def make_run(
+    index: int,
+    status: str = "SUCCESS",
+    tags: dict[str, str] | None = None,
+    created: float | None = None,
+) -> dict:
+    """Run `index` of a history, created at BASE_TIME + index * RUN_SPACING (or `created`)."""
+    created = BASE_TIME + index * RUN_SPACING if created is None else created
+    finished = status in FINISHED
     return {
         "runId": f"run-{index:05d}",
         "pipelineName": "job",
         "status": status,
         "mode": "default",
-        "startTime": BASE_TIME + index,
-        "endTime": BASE_TIME + 1.0 + index,
-        "updateTime": BASE_TIME + 1.0 + index,
+        "creationTime": created,
+        "startTime": None if status in ("QUEUED", "NOT_STARTED") else created + 1.0,
+        "endTime": created + 5.0 if finished else None,
+        "updateTime": created + 5.0 if finished else created + 1.0,
         "tags": [{"key": key, "value": value} for key, value in (tags or {}).items()],
     }
 
 
+@dataclass
+class FakeAsset:
+    path: list[str]
+    description: str | None = None
+    # (runId, timestamp in ms as a string) of the latest materialization; runId "" when runless
+    latest: tuple[str, str] | None = None
+    stub: bool = False  # an auto-created stub for a dependency nobody defines
+
+
+@dataclass
+class FakeRepository:
+    name: str
+    schedules: list[dict] = field(default_factory=list)  # {"name", "cronSchedule", ...}
+    sensors: list[dict] = field(default_factory=list)  # {"name", "sensorType", "targets", ...}
+    assets: list[FakeAsset] = field(default_factory=list)
+
+
+@dataclass
+class FakeLocation:
+    name: str
+    repositories: list[FakeRepository] = field(default_factory=list)
+    error: str | None = None  # the code's exception when the location failed to load
+    loading: bool = False
+
+
+def schedule(name: str, status: str = "RUNNING", job: str = "job") -> dict:
+    return {"name": name, "cronSchedule": "0 0 * * *", "pipelineName": job, "status": status}
+
+
+def sensor(name: str, status: str = "RUNNING", jobs: tuple[str, ...] = ("job",)) -> dict:
+    return {"name": name, "sensorType": "STANDARD", "jobs": list(jobs), "status": status}
+
+
+def default_locations() -> list[FakeLocation]:
+    """Two loaded locations, each with one repository, one schedule and one asset."""
+    return [
+        FakeLocation(
+            name,
+            [
+                FakeRepository(
+                    "repo",
+                    schedules=[schedule(f"nightly_{name}")],
+                    assets=[FakeAsset([name, "table"], latest=("run-00000", "1700000000250"))],
+                )
+            ],
+        )
+        for name in ("loc_a", "loc_b")
+    ]
+
+
 class FakeDagster:
-    def __init__(self, runs: list[dict]) -> None:
-        self.runs = runs  # oldest first
+    """The deployment: `runs` (oldest first: storage order) and `locations`."""
+
+    def __init__(
+        self,
+        runs: list[dict] | None = None,
+        locations: list[FakeLocation] | None = None,
+        max_limit: int | None = None,
+        introspection: bool = True,
+    ) -> None:
+        self.runs: list[dict] = list(runs or [])
+        self.locations = default_locations() if locations is None else locations
+        self.max_limit = max_limit  # `limit` is silently clamped to this when set
+        self.introspection = introspection
+        self.version = "1.13.28"
+        # Materialization events of keys no code location defines (e.g. a failed location's).
+        self.orphan_assets: list[FakeAsset] = []
+        # Dagster's clock, sent in each answer's `Date` header as uvicorn does (None: real time).
+        self.now: float | None = None
         self.calls: Counter[str] = Counter()
+        self.requests: list[tuple[str, dict]] = []
         self.overrides: dict[str, Callable[[dict], Any]] = {}
-        self.repositories = [("loc_a", "repo"), ("loc_b", "repo")]
-        self.sensors: dict[str, list[dict]] = {
-            location: [] for location, _ in self.repositories
-        }
+
+    # -- changing the deployment --
+
+    def run(self, run_id: str) -> dict:
+        return next(run for run in self.runs if run["runId"] == run_id)
+
+    def delete_run(self, run_id: str) -> None:
+        self.runs = [run for run in self.runs if run["runId"] != run_id]
+
+    def update_run(self, run_id: str, status: str, update_time: float) -> None:
+        run = self.run(run_id)
+        run["status"], run["updateTime"] = status, update_time
+        if status in FINISHED:
+            run["endTime"] = update_time
+
+    def location(self, name: str) -> FakeLocation:
+        return next(location for location in self.locations if location.name == name)
+
+    # -- serving --
 
     def install(self, mocked: aioresponses) -> None:
         mocked.post(ENDPOINT, callback=self._answer, repeat=True)
 
-    def _answer(self, url: Any, **kwargs: Any) -> CallbackResult:
+    def calls_of(self, operation: str) -> list[dict]:
+        """The variables of every request of `operation`, in order."""
+        return [variables for name, variables in self.requests if name == operation]
+
+    async def _answer(self, url: Any, **kwargs: Any) -> CallbackResult:
+        answer = await self._answer_body(kwargs)
+        date = email.utils.formatdate(time.time() if self.now is None else self.now, usegmt=True)
+        answer.headers = {**(answer.headers or {}), "Date": date}
+        return answer
+
+    async def _answer_body(self, kwargs: dict[str, Any]) -> CallbackResult:
         body = json.loads(kwargs["data"])
-        name = body["operationName"]
+        name = body.get("operationName")
+        variables = body.get("variables") or {}
         self.calls[name] += 1
+        self.requests.append((name, variables))
         if name in self.overrides:
-            answer = self.overrides[name](body["variables"])
+            answer = self.overrides[name](variables)
+            if inspect.isawaitable(answer):
+                answer = await answer
             if isinstance(answer, CallbackResult):
                 return answer
-            return CallbackResult(payload=answer)
-        return CallbackResult(payload={"data": getattr(self, name)(body["variables"])})
+            if answer is not None:
+                return CallbackResult(payload=answer)
+        handler = getattr(self, f"_{name}", None)
+        if handler is None:
+            return validation_error(f"Unknown operation named '{name}'.")
+        answer = handler(variables)
+        return answer if isinstance(answer, CallbackResult) else CallbackResult(payload={"data": answer})
 
-    def _filtered_runs(self, runs_filter: dict) -> list[dict]:
+    # -- runs --
+
+    def _check_filter(self, runs_filter: dict | None) -> CallbackResult | None:
+        for key in runs_filter or {}:
+            if key not in RUNS_FILTER_FIELDS:
+                return validation_error(
+                    f"Variable '$filter' got invalid value {json.dumps(runs_filter)}; Field "
+                    f"'{key}' is not defined by type 'RunsFilter'."
+                )
+        for status in (runs_filter or {}).get("statuses") or []:
+            if status not in RUN_STATUSES:
+                return validation_error(
+                    f"Variable '$filter' got invalid value '{status}' at 'filter.statuses'; "
+                    "Value 'statuses' does not exist in 'RunStatus' enum."
+                )
+        return None
+
+    def _matching(self, runs_filter: dict | None) -> list[dict]:
+        """Runs matching the filter, newest first."""
+        f = runs_filter or {}
         runs = list(reversed(self.runs))
-        if "updatedAfter" in runs_filter:
-            runs = [run for run in runs if run["updateTime"] > runs_filter["updatedAfter"]]
-        if "createdAfter" in runs_filter:
-            runs = [run for run in runs if run["startTime"] > runs_filter["createdAfter"]]
-        if "createdBefore" in runs_filter:
-            runs = [run for run in runs if run["startTime"] < runs_filter["createdBefore"]]
-        if "runIds" in runs_filter:
-            runs = [run for run in runs if run["runId"] in runs_filter["runIds"]]
-        if "statuses" in runs_filter:
-            runs = [run for run in runs if run["status"] in runs_filter["statuses"]]
-        for tag in runs_filter.get("tags") or []:
-            runs = [run for run in runs if {"key": tag["key"], "value": tag["value"]} in run["tags"]]
+        if f.get("runIds"):
+            runs = [run for run in runs if run["runId"] in f["runIds"]]
+        if f.get("statuses"):
+            runs = [run for run in runs if run["status"] in f["statuses"]]
+        if f.get("updatedAfter") is not None:
+            runs = [run for run in runs if run["updateTime"] > f["updatedAfter"]]
+        if f.get("updatedBefore") is not None:
+            runs = [run for run in runs if run["updateTime"] < f["updatedBefore"]]
+        if f.get("createdAfter") is not None:
+            runs = [run for run in runs if run["creationTime"] > f["createdAfter"]]
+        if f.get("createdBefore") is not None:
+            runs = [run for run in runs if run["creationTime"] < f["createdBefore"]]
+        if f.get("pipelineName"):
+            runs = [run for run in runs if run["pipelineName"] == f["pipelineName"]]
+        for tag in f.get("tags") or []:
+            wanted = {"key": tag["key"], "value": tag["value"]}
+            runs = [run for run in runs if wanted in run["tags"]]
         return runs
 
-    def ConnectorServerVersion(self, variables: dict) -> dict:
-        return {"version": "1.13.28"}
+    @staticmethod
+    def _public(run: dict) -> dict:
+        tags = [tag for tag in run["tags"] if not tag["key"].startswith(".dagster/")]
+        return {**run, "tags": tags}
 
-    def ConnectorRunsCount(self, variables: dict) -> dict:
-        count = len(self._filtered_runs(variables["filter"] or {}))
-        return {"runsOrError": {"__typename": "Runs", "count": count}}
-
-    def ConnectorRunsPage(self, variables: dict) -> dict:
-        runs = self._filtered_runs(variables["filter"] or {})
+    def _page(self, variables: dict) -> list[dict]:
+        runs = self._matching(variables.get("filter"))
         cursor = variables.get("cursor")
         if cursor is not None:
             ids = [run["runId"] for run in self.runs]
             if cursor not in ids:
-                runs = []  # Dagster: `id < (subquery of a missing run)` matches nothing
+                return []
+            position = ids.index(cursor)
+            older = {run["runId"] for run in self.runs[:position]}
+            runs = [run for run in runs if run["runId"] in older]
+        limit = variables.get("limit")
+        if limit is not None:
+            if self.max_limit is not None:
+                limit = min(limit, self.max_limit)
+            runs = runs[:limit]
+        return [self._public(run) for run in runs]
+
+    def _ConnectorRunsPage(self, variables: dict) -> dict | CallbackResult:
+        return self._check_filter(variables.get("filter")) or {
+            "runsOrError": {"__typename": "Runs", "results": self._page(variables)}
+        }
+
+    def _ConnectorRunExists(self, variables: dict) -> dict | CallbackResult:
+        return self._check_filter(variables.get("filter")) or {
+            "runsOrError": {
+                "__typename": "Runs",
+                "results": [{"runId": r["runId"]} for r in self._page({**variables, "limit": 1})],
+            }
+        }
+
+    def _ConnectorRunsCount(self, variables: dict) -> dict | CallbackResult:
+        return self._check_filter(variables.get("filter")) or {
+            "runsOrError": {"__typename": "Runs", "count": len(self._matching(variables.get("filter")))}
+        }
+
+    # -- the server --
+
+    def _ConnectorServerInfo(self, variables: dict) -> dict | CallbackResult:
+        if not self.introspection:
+            return validation_error(INTROSPECTION_DISABLED)
+        values = [{"name": status} for status in RUN_STATUSES]
+        return {"version": self.version, "runStatuses": {"enumValues": values}}
+
+    def _ConnectorServerVersion(self, variables: dict) -> dict:
+        return {"version": self.version}
+
+    # -- the workspace --
+
+    def _ConnectorWorkspace(self, variables: dict) -> dict:
+        entries = []
+        for location in self.locations:
+            if location.loading:
+                entry = {"name": location.name, "loadStatus": "LOADING", "locationOrLoadError": None}
+            elif location.error is not None:
+                # Dagster's own message is generic; the code's exception is the last cause.
+                error = {
+                    "__typename": "PythonError",
+                    "message": (
+                        "dagster._core.errors.DagsterUserCodeLoadError: Error occurred during the "
+                        "loading of Dagster definitions in\nmodule_name=definitions.%s\n" % location.name
+                    ),
+                    "causes": [{"message": location.error + "\n"}],
+                }
+                entry = {"name": location.name, "loadStatus": "LOADED", "locationOrLoadError": error}
             else:
-                position = ids.index(cursor)
-                runs = [run for run in runs if ids.index(run["runId"]) < position]
-        return {"runsOrError": {"__typename": "Runs", "results": runs[: variables["limit"]]}}
+                repositories = [{"name": repository.name} for repository in location.repositories]
+                value = {"__typename": "RepositoryLocation", "repositories": repositories}
+                entry = {"name": location.name, "loadStatus": "LOADED", "locationOrLoadError": value}
+            entries.append(entry)
+        return {"workspaceOrError": {"__typename": "Workspace", "locationEntries": entries}}
 
-    def ConnectorRunExists(self, variables: dict) -> dict:
-        runs = self._filtered_runs(variables["filter"])
-        return {"runsOrError": {"__typename": "Runs", "results": runs[:1]}}
+    def _loaded(self) -> list[FakeLocation]:
+        return [loc for loc in self.locations if loc.error is None and not loc.loading]
 
-    def ConnectorRepositories(self, variables: dict) -> dict:
-        nodes = [{"name": name, "location": {"name": location}} for location, name in self.repositories]
-        return {"repositoriesOrError": {"__typename": "RepositoryConnection", "nodes": nodes}}
+    def _repository(self, selector: dict) -> tuple[FakeLocation, FakeRepository] | None:
+        for location in self._loaded():
+            if location.name == selector["repositoryLocationName"]:
+                for repository in location.repositories:
+                    if repository.name == selector["repositoryName"]:
+                        return location, repository
+        return None
 
-    def ConnectorSchedules(self, variables: dict) -> dict:
-        location = variables["repositorySelector"]["repositoryLocationName"]
-        schedule = {
-            "id": f"sched-{location}",
-            "name": f"nightly_{location}",
-            "cronSchedule": "0 0 * * *",
-            "pipelineName": "job",
-            "scheduleState": {"status": "RUNNING", "runningCount": 1},
-        }
-        return {"schedulesOrError": {"__typename": "Schedules", "results": [schedule]}}
+    @staticmethod
+    def _not_found(root: str, selector: dict) -> dict:
+        message = (
+            f"Could not find Repository {selector['repositoryLocationName']}."
+            f"{selector['repositoryName']}"
+        )
+        return {root: {"__typename": "RepositoryNotFoundError", "message": message}}
 
-    def ConnectorSensors(self, variables: dict) -> dict:
-        location = variables["repositorySelector"]["repositoryLocationName"]
-        return {"sensorsOrError": {"__typename": "Sensors", "results": self.sensors[location]}}
+    def _ConnectorSchedules(self, variables: dict) -> dict:
+        selector = variables["repositorySelector"]
+        found = self._repository(selector)
+        if found is None:
+            return self._not_found("schedulesOrError", selector)
+        location, repository = found
+        results = [
+            {
+                "name": item["name"],
+                "cronSchedule": item["cronSchedule"],
+                "pipelineName": item["pipelineName"],
+                "scheduleState": {
+                    "selectorId": selector_id(location.name, repository.name, item["name"]),
+                    "status": item["status"],
+                    "runningCount": 1 if item["status"] == "RUNNING" else 0,
+                },
+            }
+            for item in repository.schedules
+        ]
+        return {"schedulesOrError": {"__typename": "Schedules", "results": results}}
 
-    def ConnectorSensorsUntyped(self, variables: dict) -> dict:
-        answer = self.ConnectorSensors(variables)
-        for sensor in answer["sensorsOrError"]["results"]:
-            sensor.pop("sensorType", None)
-        return answer
+    def _ConnectorSensors(self, variables: dict, typed: bool = True) -> dict:
+        selector = variables["repositorySelector"]
+        found = self._repository(selector)
+        if found is None:
+            return self._not_found("sensorsOrError", selector)
+        location, repository = found
+        results = []
+        for item in repository.sensors:
+            result = {
+                "name": item["name"],
+                "targets": [{"pipelineName": job} for job in item["jobs"]],
+                "sensorState": {
+                    "selectorId": selector_id(location.name, repository.name, item["name"]),
+                    "status": item["status"],
+                },
+            }
+            if typed:
+                result["sensorType"] = item["sensorType"]
+            results.append(result)
+        return {"sensorsOrError": {"__typename": "Sensors", "results": results}}
 
-    def ConnectorAssetNodes(self, variables: dict) -> dict:
-        page = self.ConnectorAssetNodesPage(variables)["repositoryOrError"]
-        nodes = page["assetNodesConnection"]["nodes"]
-        return {"repositoryOrError": {"__typename": "Repository", "assetNodes": nodes}}
+    def _ConnectorSensorsUntyped(self, variables: dict) -> dict:
+        return self._ConnectorSensors(variables, typed=False)
 
-    def ConnectorAssetNodesPage(self, variables: dict) -> dict:
-        location = variables["repositorySelector"]["repositoryLocationName"]
-        node = {
-            "id": f"r.{location}.repo.a/b",
-            "assetKey": {"path": ["a", "b"]},
-            "description": None,
-            "assetMaterializations": [],
-        }
-        connection = {"nodes": [node], "cursor": "a/b", "hasMore": False}
-        return {"repositoryOrError": {"__typename": "Repository", "assetNodesConnection": connection}}
+    # -- assets --
+
+    def _asset_keys(self) -> dict[str, tuple[list[str], dict | None]]:
+        """Every asset key, by its JSON form: its definition (None: events only)."""
+        keys: dict[str, tuple[list[str], dict | None]] = {}
+        for asset in self.orphan_assets:
+            keys[json.dumps(asset.path)] = (asset.path, None)
+        for location in self._loaded():
+            for repository in location.repositories:
+                for asset in repository.assets:
+                    definition = {
+                        "isAutoCreatedStub": asset.stub,
+                        "description": asset.description,
+                        "repository": {"name": repository.name, "location": {"name": location.name}},
+                    }
+                    keys[json.dumps(asset.path)] = (asset.path, definition)
+        return keys
+
+    def _latest(self) -> dict[str, tuple[str, str]]:
+        latest = {}
+        for location in self.locations:  # events stay even when the location failed to load
+            for repository in location.repositories:
+                for asset in repository.assets:
+                    if asset.latest is not None:
+                        latest[json.dumps(asset.path)] = asset.latest
+        for asset in self.orphan_assets:
+            if asset.latest is not None:
+                latest[json.dumps(asset.path)] = asset.latest
+        return latest
+
+    def _ConnectorAssetsPage(self, variables: dict) -> dict:
+        keys = self._asset_keys()
+        for key in self._latest():  # materialized keys are listed, defined or not
+            if key not in keys:
+                keys[key] = (json.loads(key), None)
+        cursor = variables.get("cursor")
+        if cursor:
+            cursor = json.dumps(json.loads(cursor))
+        ordered = sorted(key for key in keys if not cursor or key > cursor)
+        if variables.get("limit"):
+            ordered = ordered[: variables["limit"]]
+        nodes = [{"key": {"path": keys[key][0]}, "definition": keys[key][1]} for key in ordered]
+        connection = {"__typename": "AssetConnection", "nodes": nodes, "cursor": ordered[-1] if ordered else None}
+        return {"assetsOrError": connection}
+
+    def _ConnectorAssetsLatest(self, variables: dict) -> dict:
+        latest = self._latest()
+        infos = []
+        for key in variables["assetKeys"]:
+            found = latest.get(json.dumps(key["path"]))
+            materialization = None if found is None else {"runId": found[0], "timestamp": found[1]}
+            infos.append({"assetKey": {"path": key["path"]}, "latestMaterialization": materialization})
+        return {"assetsLatestInfo": infos}
+
+
+# --- test helpers ----------------------------------------------------------------------------
+
+
+def fast_retries(monkeypatch: Any) -> None:
+    """Backoff waits of at most 10 ms, so that retried requests don't slow the tests down."""
+    monkeypatch.setattr("extractor.retry.MAX_BACKOFF_SECONDS", 0.01)

@@ -67,3 +67,29 @@ def test_unknown_keys_are_reported_and_token_is_not_in_repr():
     )
     assert settings.unknown_keys == ("colour",)
     assert "secret-token-123" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "deployment"),
+    [
+        ("http://127.0.0.1:3000", "127.0.0.1:3000/graphql"),
+        ("http://127.0.0.1:3000/graphql/", "127.0.0.1:3000/graphql"),
+        ("https://ACME.dagster.cloud/prod", "acme.dagster.cloud/prod/graphql"),
+    ],
+)
+def test_the_deployment_identity_is_host_port_and_path(base_url, deployment):
+    settings = parse_configuration({"base_url": base_url, "api_token": "t0ken-1234"})
+    assert settings.deployment == deployment
+    assert "t0ken" not in settings.deployment
+
+
+def test_the_deployment_identity_tells_two_deployments_apart():
+    prod = parse_configuration({"base_url": "https://acme.dagster.cloud/prod", "api_token": "x"})
+    staging = parse_configuration({"base_url": "https://acme.dagster.cloud/staging", "api_token": "x"})
+    assert prod.deployment != staging.deployment
+
+
+@pytest.mark.parametrize("key", ["max_concurrency", "requests_per_second", "lookback_seconds", "request_timeout_seconds"])
+def test_every_tuning_key_is_range_checked(key):
+    with pytest.raises(ConfigurationError, match=key):
+        parse_configuration({"base_url": "http://localhost:3000", key: "-1"})

@@ -1,16 +1,45 @@
-"""The orchestration's event stream and error policy, against the scripted fake."""
+"""The orchestration: the event stream, deletions, failure isolation, cancellation."""
 
+from __future__ import annotations
+
+import asyncio
 import json
+import threading
+import time
 
 import pytest
-from aioresponses import CallbackResult, aioresponses
+from aioresponses import aioresponses
 
+from extractor.channel import Channel
 from extractor.config import parse_configuration
-from extractor.errors import ServerError
+from extractor.errors import EndpointError, ServerFailure
+from extractor.events import Checkpoint, Deletes, Rows
 from extractor.state import SyncState
-from extractor.events import Checkpoint, Rows
 from extractor.sync import extract
-from tests.fake_dagster import ENDPOINT, FakeDagster, make_run, unknown_field
+from tests.fake_dagster import (
+    ENDPOINT,
+    FakeAsset,
+    FakeDagster,
+    FakeLocation,
+    FakeRepository,
+    fast_retries,
+    html_page,
+    make_run,
+    python_error,
+    resolver_error,
+    schedule,
+    selector_id,
+    sensor,
+    unknown_field,
+)
+
+LOAD_ERROR = "ModuleNotFoundError: No module named 'pandas'"
+DEPLOYMENT = "dagster.test/graphql"
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch):
+    fast_retries(monkeypatch)
 
 
 def settings(**tuning):
@@ -23,33 +52,77 @@ def run_extraction(fake: FakeDagster, state: SyncState, **tuning) -> list:
         return list(extract(settings(**tuning), state))
 
 
+def fresh() -> SyncState:
+    return SyncState(deployment=DEPLOYMENT)
+
+
 def rows_of(events: list, table: str) -> list[dict]:
     return [row for event in events if isinstance(event, Rows) and event.table == table for row in event.rows]
 
 
-def sensor(name: str) -> dict:
-    return {
-        "id": f"id-{name}",
-        "name": name,
-        "sensorType": "STANDARD",
-        "targets": [{"pipelineName": "job"}],
-        "sensorState": {"status": "RUNNING"},
-    }
+def deletes_of(events: list, table: str) -> list[dict]:
+    return [key for event in events if isinstance(event, Deletes) and event.table == table for key in event.keys]
+
+
+def two_locations() -> list[FakeLocation]:
+    """loc_a and loc_b, each with schedules, sensors and assets."""
+    return [
+        FakeLocation(
+            name,
+            [
+                FakeRepository(
+                    "repo",
+                    schedules=[schedule(f"nightly_{name}"), schedule(f"hourly_{name}", "STOPPED")],
+                    sensors=[sensor(f"watch_{name}")],
+                    assets=[
+                        FakeAsset([name, "orders"], "Orders", latest=("run-00001", "1700000600250")),
+                        FakeAsset([name, "customers"]),
+                    ],
+                )
+            ],
+        )
+        for name in ("loc_a", "loc_b")
+    ]
+
+
+# --- the event stream ------------------------------------------------------------------------
 
 
 def test_every_run_page_is_followed_by_its_checkpoint_and_the_stream_ends_with_one():
-    fake = FakeDagster([make_run(i) for i in range(25)])
-    events = run_extraction(fake, SyncState(), page_size="10")
+    fake = FakeDagster([make_run(i) for i in range(25)], two_locations())
+    events = run_extraction(fake, fresh(), page_size="10")
     run_pages = [i for i, event in enumerate(events) if isinstance(event, Rows) and event.table == "dagster_runs"]
     assert len(run_pages) == 3
     for index in run_pages:
         assert isinstance(events[index + 1], Checkpoint)
     final = events[-1]
     assert isinstance(final, Checkpoint)
-    assert final.state["run_sync"] is None and final.state["runs_synced_until"] is not None
-    assert len(rows_of(events, "dagster_runs")) == 25
-    assert len(rows_of(events, "dagster_schedules")) == 2
-    assert len(rows_of(events, "dagster_assets")) == 2
+    assert final.state["version"] == 2 and final.state["deployment"] == DEPLOYMENT
+    assert final.state["runs"]["sync"] is None and final.state["runs"]["updated_until"] is not None
+    assert sorted(row["run_id"] for row in rows_of(events, "dagster_runs")) == [f"run-{i:05d}" for i in range(25)]
+    assert len(rows_of(events, "dagster_schedules")) == 4
+    assert len(rows_of(events, "dagster_sensors")) == 2
+    assets = {row["id"]: row for row in rows_of(events, "dagster_assets")}
+    assert sorted(assets) == ["loc_a/customers", "loc_a/orders", "loc_b/customers", "loc_b/orders"]
+    assert assets["loc_a/orders"]["last_materialization_run_id"] == "run-00001"
+    assert assets["loc_a/customers"]["last_materialization_time"] is None
+    assert final.state["snapshots"]["dagster_schedules"] == {
+        name: sorted([selector_id(name, "repo", f"nightly_{name}"), selector_id(name, "repo", f"hourly_{name}")])
+        for name in ("loc_a", "loc_b")
+    }
+    assert not any(isinstance(event, Deletes) for event in events)
+
+
+def test_a_first_sync_with_a_clamped_limit_loads_every_run_and_every_active_run():
+    runs = [
+        make_run(i, "STARTED" if i % 4 == 0 else "SUCCESS", {"dagster/sensor_name": "watch_loc_a"})
+        for i in range(60)
+    ]
+    fake = FakeDagster(runs, two_locations(), max_limit=7)
+    events = run_extraction(fake, fresh(), page_size="10")
+    assert len({row["run_id"] for row in rows_of(events, "dagster_runs")}) == 60
+    [watch] = [row for row in rows_of(events, "dagster_sensors") if row["name"] == "watch_loc_a"]
+    assert json.loads(watch["active_run_ids"]) == [f"run-{i:05d}" for i in range(0, 60, 4)]
 
 
 def test_active_runs_are_mapped_to_sensors_even_when_names_repeat_across_repositories():
@@ -59,109 +132,315 @@ def test_active_runs_are_mapped_to_sensors_even_when_names_repeat_across_reposit
             make_run(0, "SUCCESS", {"dagster/sensor_name": "unique"}),
             make_run(1, "STARTED", {"dagster/sensor_name": "unique"}),
             make_run(2, "QUEUED", in_progress),
-        ]
+        ],
+        two_locations(),
     )
-    fake.sensors = {"loc_a": [sensor("unique"), sensor("shared")], "loc_b": [sensor("shared")]}
-    events = run_extraction(fake, SyncState())
+    fake.location("loc_a").repositories[0].sensors = [sensor("unique"), sensor("shared")]
+    fake.location("loc_b").repositories[0].sensors = [sensor("shared")]
+    events = run_extraction(fake, fresh())
     active = {}
     for row in rows_of(events, "dagster_sensors"):
-        active.setdefault(row["name"], []).append(json.loads(row["active_run_ids"]))
-    assert active["unique"] == [["run-00001"]]
-    assert sorted(active["shared"]) == [[], ["run-00002"]]
+        active[(row["code_location"], row["name"])] = json.loads(row["active_run_ids"])
+    assert active == {
+        ("loc_a", "unique"): ["run-00001"],
+        ("loc_a", "shared"): [],
+        ("loc_b", "shared"): ["run-00002"],
+    }
+    ids = {row["id"] for row in rows_of(events, "dagster_sensors")}
+    assert len(ids) == 3, "the same sensor name in two repositories is two rows"
 
 
-def test_a_failing_repository_is_skipped_and_the_rest_is_synced():
-    fake = FakeDagster([make_run(i) for i in range(3)])
+def test_an_older_schema_falls_back_once_and_still_syncs_sensors(capsys):
+    fake = FakeDagster([make_run(i) for i in range(3)], two_locations())
+    fake.overrides["ConnectorSensors"] = unknown_field("sensorType", "Sensor")
+    events = run_extraction(fake, fresh())
+    sensors = rows_of(events, "dagster_sensors")
+    assert sorted(row["name"] for row in sensors) == ["watch_loc_a", "watch_loc_b"]
+    assert all(row["sensor_type"] is None for row in sensors)
+    assert fake.calls["ConnectorSensors"] <= 2 and fake.calls["ConnectorSensorsUntyped"] == 2
+    assert capsys.readouterr().out.count("can't run ConnectorSensors ") == 1
+
+
+def test_an_incremental_sync_sends_no_count_and_only_what_changed():
+    fake = FakeDagster([make_run(i) for i in range(30)], two_locations())
+    state = fresh()
+    run_extraction(fake, state, page_size="10")
+    fake.runs += [make_run(i) for i in range(30, 33)]
+    fake.calls.clear()
+    events = run_extraction(fake, state, page_size="10")
+    assert fake.calls["ConnectorRunsCount"] == 0
+    run_ids = sorted(row["run_id"] for row in rows_of(events, "dagster_runs"))
+    assert {"run-00030", "run-00031", "run-00032"} <= set(run_ids) and len(run_ids) < 10
+    assert events[-1].state["runs"]["created_until"] == fake.run("run-00032")["creationTime"]
+
+
+def test_an_unreachable_or_foreign_endpoint_fails_before_any_event():
+    fake = FakeDagster()
+    fake.overrides["ConnectorServerInfo"] = lambda variables: html_page("Sign in")
+    seen = []
+    with aioresponses() as mocked:
+        fake.install(mocked)
+        with pytest.raises(EndpointError, match="HTML"):
+            for event in extract(settings(), fresh()):
+                seen.append(event)
+    assert seen == []
+    assert fake.calls["ConnectorWorkspace"] == 0 and fake.calls["ConnectorRunsPage"] == 0
+
+
+# --- code locations that failed to load, and deletions ------------------------------------------
+
+
+def test_a_location_that_failed_to_load_is_neither_emitted_nor_deleted(capsys):
+    fake = FakeDagster([make_run(i) for i in range(3)], two_locations())
+    state = fresh()
+    first = run_extraction(fake, state)
+    assert {row["code_location"] for row in rows_of(first, "dagster_schedules")} == {"loc_a", "loc_b"}
+    snapshots_before = first[-1].state["snapshots"]
+    capsys.readouterr()
+
+    fake.location("loc_b").error = LOAD_ERROR
+    events = run_extraction(fake, state)
+
+    for table in ("dagster_schedules", "dagster_sensors", "dagster_assets"):
+        assert {row["code_location"] for row in rows_of(events, table)} == {"loc_a"}, table
+        assert deletes_of(events, table) == [], table
+        assert events[-1].state["snapshots"][table]["loc_b"] == snapshots_before[table]["loc_b"]
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "loc_b" in line]
+    assert any("No module named 'pandas'" in line and "WARNING" in line for line in warnings)
+
+
+def test_a_location_still_loading_is_left_as_last_synced(capsys):
+    fake = FakeDagster([make_run(0)], two_locations())
+    state = fresh()
+    run_extraction(fake, state)
+    fake.location("loc_b").loading = True
+    events = run_extraction(fake, state)
+    assert not any(isinstance(event, Deletes) for event in events)
+    assert {row["code_location"] for row in rows_of(events, "dagster_sensors")} == {"loc_a"}
+    assert "'loc_b' is loading" in capsys.readouterr().out
+
+
+def test_definitions_gone_from_a_loaded_location_are_deleted_by_id():
+    fake = FakeDagster([make_run(0)], two_locations())
+    state = fresh()
+    run_extraction(fake, state)
+    repository = fake.location("loc_a").repositories[0]
+    repository.schedules = [item for item in repository.schedules if item["name"] != "hourly_loc_a"]
+    repository.sensors = []
+    repository.assets = [asset for asset in repository.assets if asset.path != ["loc_a", "customers"]]
+
+    events = run_extraction(fake, state)
+    assert deletes_of(events, "dagster_schedules") == [{"id": selector_id("loc_a", "repo", "hourly_loc_a")}]
+    assert deletes_of(events, "dagster_sensors") == [{"id": selector_id("loc_a", "repo", "watch_loc_a")}]
+    assert deletes_of(events, "dagster_assets") == [{"id": "loc_a/customers"}]
+    last_delete = max(i for i, event in enumerate(events) if isinstance(event, Deletes))
+    assert any(isinstance(event, Checkpoint) for event in events[last_delete:])
+    assert selector_id("loc_a", "repo", "hourly_loc_a") not in events[-1].state["snapshots"]["dagster_schedules"]["loc_a"]
+
+
+def test_a_location_removed_from_the_workspace_has_its_definitions_deleted():
+    fake = FakeDagster([make_run(0)], two_locations())
+    state = fresh()
+    run_extraction(fake, state)
+    fake.locations = [fake.location("loc_a")]
+    events = run_extraction(fake, state)
+    assert sorted(key["id"] for key in deletes_of(events, "dagster_assets")) == ["loc_b/customers", "loc_b/orders"]
+    assert len(deletes_of(events, "dagster_schedules")) == 2
+    assert "loc_b" not in events[-1].state["snapshots"]["dagster_schedules"]
+
+
+def test_an_asset_that_moved_to_another_location_is_not_deleted():
+    fake = FakeDagster([make_run(0)], two_locations())
+    state = fresh()
+    run_extraction(fake, state)
+    moved = fake.location("loc_a").repositories[0].assets.pop()
+    fake.location("loc_b").repositories[0].assets.append(moved)
+    events = run_extraction(fake, state)
+    assert deletes_of(events, "dagster_assets") == []
+    [row] = [row for row in rows_of(events, "dagster_assets") if row["id"] == "/".join(moved.path)]
+    assert row["code_location"] == "loc_b"
+
+
+def test_a_failing_workspace_listing_skips_the_definitions_and_deletes_nothing(capsys):
+    fake = FakeDagster([make_run(i) for i in range(3)], two_locations())
+    state = fresh()
+    run_extraction(fake, state)
+    fake.overrides["ConnectorWorkspace"] = lambda variables: python_error(
+        "workspaceOrError", "dagster._core.errors.DagsterUserCodeUnreachableError: gone"
+    )
+    events = run_extraction(fake, state)
+    assert len(rows_of(events, "dagster_runs")) >= 1
+    for table in ("dagster_schedules", "dagster_sensors", "dagster_assets"):
+        assert rows_of(events, table) == [] and deletes_of(events, table) == []
+        assert set(events[-1].state["snapshots"][table]) == {"loc_a", "loc_b"}
+    output = capsys.readouterr().out
+    assert output.count("DagsterUserCodeUnreachableError") >= 3  # one warning per resource
+
+
+def test_a_location_that_breaks_during_the_sync_keeps_its_assets():
+    """Regression (race): a location that broke after the workspace was listed but before
+    assetsOrError answered counted as listed in full, and all its assets were deleted."""
+    fake = FakeDagster([make_run(0)], two_locations())
+    state = fresh()
+    run_extraction(fake, state)
+
+    def workspace_then_break(variables):
+        answer = fake._ConnectorWorkspace(variables)  # loc_b loaded when listed...
+        fake.location("loc_b").error = LOAD_ERROR  # ...then a deploy breaks it
+        return {"data": answer}
+
+    fake.overrides["ConnectorWorkspace"] = workspace_then_break
+    events = run_extraction(fake, state)
+    assert deletes_of(events, "dagster_schedules") == [] and deletes_of(events, "dagster_sensors") == []
+    assert deletes_of(events, "dagster_assets") == []
+
+
+def test_a_failing_repository_is_skipped_and_nothing_of_it_is_deleted():
+    fake = FakeDagster([make_run(i) for i in range(3)], two_locations())
+    state = fresh()
+    run_extraction(fake, state)
 
     def schedules(variables):
         if variables["repositorySelector"]["repositoryLocationName"] == "loc_a":
-            return {"data": {"schedulesOrError": {"__typename": "PythonError", "message": "boom"}}}
-        return {"data": fake.ConnectorSchedules(variables)}
+            return python_error("schedulesOrError", "sqlalchemy.exc.InternalError: boom")
+        return None
 
     fake.overrides["ConnectorSchedules"] = schedules
-    events = run_extraction(fake, SyncState())
-    assert [row["name"] for row in rows_of(events, "dagster_schedules")] == ["nightly_loc_b"]
-    assert len(rows_of(events, "dagster_runs")) == 3
+    events = run_extraction(fake, state)
+    assert {row["code_location"] for row in rows_of(events, "dagster_schedules")} == {"loc_b"}
+    assert deletes_of(events, "dagster_schedules") == []
+    assert len(events[-1].state["snapshots"]["dagster_schedules"]["loc_a"]) == 2
+    assert len(rows_of(events, "dagster_sensors")) == 2 and len(rows_of(events, "dagster_assets")) == 4
 
 
-def test_a_failing_run_walk_ends_the_sync_after_its_last_checkpoint(monkeypatch):
-    monkeypatch.setattr("extractor.retry.MAX_RETRY_SECONDS", 0.5)
-    fake = FakeDagster([make_run(i) for i in range(30)])
-    pages_served = []
+def test_a_failing_asset_listing_is_skipped_without_deleting_assets():
+    fake = FakeDagster([make_run(0)], two_locations())
+    state = fresh()
+    run_extraction(fake, state)
+    fake.overrides["ConnectorAssetsPage"] = lambda variables: resolver_error(
+        "dagster._check.CheckError: Invariant failed", ["assetsOrError"]
+    )
+    events = run_extraction(fake, state)
+    assert rows_of(events, "dagster_assets") == [] and deletes_of(events, "dagster_assets") == []
+    assert len(events[-1].state["snapshots"]["dagster_assets"]["loc_a"]) == 2
+    assert len(rows_of(events, "dagster_schedules")) == 4
+
+
+# --- failures and cancellation -----------------------------------------------------------------
+
+
+def test_a_failing_run_walk_still_sends_the_other_tables_then_a_checkpoint_before_raising():
+    fake = FakeDagster([make_run(i) for i in range(30)], two_locations())
 
     def runs_page(variables):
-        if pages_served and variables.get("cursor") == "run-00020":
-            return CallbackResult(status=500, body="database is on fire")
-        pages_served.append(variables.get("cursor"))
-        return {"data": fake.ConnectorRunsPage(variables)}
+        if variables["filter"] == {} and variables.get("cursor") == "run-00020":
+            return resolver_error("KeyError: 'pipeline_snapshot_id'", ["runsOrError", "results"])
+        return None
 
     fake.overrides["ConnectorRunsPage"] = runs_page
     seen = []
     with aioresponses() as mocked:
         fake.install(mocked)
-        with pytest.raises(ServerError, match="500"):
-            for event in extract(settings(page_size="10"), SyncState()):
+        with pytest.raises(ServerFailure, match="pipeline_snapshot_id"):
+            for event in extract(settings(page_size="10"), fresh()):
                 seen.append(event)
-    checkpoints = [event.state for event in seen if isinstance(event, Checkpoint)]
-    [walk] = checkpoints[-1]["run_sync"]["walks"]
+    assert sum(1 for v in fake.calls_of("ConnectorRunsPage") if v.get("cursor") == "run-00020") == 1, "not retried"
+    other_tables = [i for i, event in enumerate(seen) if isinstance(event, Rows) and event.table != "dagster_runs"]
+    assert {seen[i].table for i in other_tables} == {"dagster_assets", "dagster_schedules", "dagster_sensors"}
+    final = seen[-1]
+    assert isinstance(final, Checkpoint) and max(other_tables) < len(seen) - 1
+    assert set(final.state["snapshots"]) == {"dagster_assets", "dagster_schedules", "dagster_sensors"}
+    [walk] = final.state["runs"]["sync"]["walks"]
     assert walk["cursor"] == "run-00020"
-    assert checkpoints[-1]["run_sync"]["rows_done"] == 10
+    assert final.state["runs"]["sync"]["rows_done"] == 10
 
 
-def test_a_long_first_sync_is_split_into_windows_that_together_cover_every_run():
-    fake = FakeDagster([make_run(i) for i in range(200)])
-    events = run_extraction(fake, SyncState(), page_size="10", max_concurrency="4")
-    first = next(event for event in events if isinstance(event, Checkpoint))
-    assert len(first.state["run_sync"]["walks"]) > 2, "the history was split into windows"
-    run_ids = [row["run_id"] for row in rows_of(events, "dagster_runs")]
-    assert set(run_ids) == {f"run-{i:05d}" for i in range(200)}
-    assert len(run_ids) - 200 <= len(first.state["run_sync"]["walks"])  # boundary overlaps only
-    assert events[-1].state["run_sync"] is None
+def test_a_consumer_that_stops_early_cancels_the_worker_promptly():
+    # After the first run page every request hangs, and nothing waits on the channel: only
+    # cancelling the worker's task can stop it.
+    fake = FakeDagster([make_run(i) for i in range(50)], two_locations())
+    hanging = threading.Event()
 
-
-def test_a_first_sync_stopped_at_any_checkpoint_resumes_to_the_full_history():
-    fake = FakeDagster([make_run(i) for i in range(120)])
-    events = run_extraction(fake, SyncState(), page_size="10", max_concurrency="2")
-    checkpoints = [i for i, event in enumerate(events) if isinstance(event, Checkpoint)]
-    for stop in checkpoints[1:-2:3]:
-        saved_rows = {row["run_id"] for row in rows_of(events[: stop + 1], "dagster_runs")}
-        state, _ = SyncState.from_dict(events[stop].state)
-        resumed = run_extraction(fake, state, page_size="10", max_concurrency="2")
-        resumed_rows = {row["run_id"] for row in rows_of(resumed, "dagster_runs")}
-        assert saved_rows | resumed_rows == {f"run-{i:05d}" for i in range(120)}
-        assert len(resumed_rows) < 120 - len(saved_rows) + 10, "resumed, not restarted"
-
-
-def test_heavy_pages_are_halved_instead_of_failing_the_sync(monkeypatch):
-    monkeypatch.setattr("extractor.retry.MAX_RETRY_SECONDS", 5)
-    fake = FakeDagster([make_run(i) for i in range(100)])
-    limits = []
+    async def hang(variables):
+        hanging.set()
+        await asyncio.sleep(60)
 
     def runs_page(variables):
-        if "statuses" in variables["filter"]:  # the sensors' small query is not heavy
-            return {"data": fake.ConnectorRunsPage(variables)}
-        limits.append(variables["limit"])
-        if variables["limit"] > 30:
-            return CallbackResult(status=504, body="gateway timeout")
-        return {"data": fake.ConnectorRunsPage(variables)}
+        if variables["cursor"] is not None or "statuses" in variables["filter"]:
+            return hang(variables)
+        return None
 
+    fake.overrides["ConnectorWorkspace"] = hang
     fake.overrides["ConnectorRunsPage"] = runs_page
-    events = run_extraction(fake, SyncState(), page_size="100", max_concurrency="1")
-    assert len({row["run_id"] for row in rows_of(events, "dagster_runs")}) == 100
-    assert limits[:4] == [100, 100, 50, 50] and 25 in limits
+    with aioresponses() as mocked:
+        fake.install(mocked)
+        events = extract(settings(page_size="5"), fresh())
+        first = next(events)
+        assert isinstance(first, Rows) and first.table == "dagster_runs"
+        assert hanging.wait(5)
+        workers = [thread for thread in threading.enumerate() if thread.name == "dagster-extractor"]
+        assert workers, "the worker runs"
+        began = time.monotonic()
+        events.close()
+        stopped_in = time.monotonic() - began
+    assert not any(thread.is_alive() for thread in workers)
+    assert stopped_in < 10.0
 
 
-def test_an_older_schema_falls_back_once_and_still_syncs_sensors_and_assets(capsys):
-    fake = FakeDagster([make_run(i) for i in range(3)])
-    fake.sensors = {"loc_a": [sensor("a")], "loc_b": [sensor("b")]}
-    fake.overrides["ConnectorSensors"] = unknown_field("sensorType", "Sensor")
-    fake.overrides["ConnectorAssetNodesPage"] = unknown_field("assetNodesConnection", "Repository")
-    events = run_extraction(fake, SyncState())
-    sensors = rows_of(events, "dagster_sensors")
-    assert sorted(row["name"] for row in sensors) == ["a", "b"]
-    assert all(row["sensor_type"] is None for row in sensors)
-    assert len(rows_of(events, "dagster_assets")) == 2
-    assert fake.calls["ConnectorSensors"] + fake.calls["ConnectorAssetNodesPage"] <= 4
-    output = capsys.readouterr().out
-    assert output.count("can't run ConnectorSensors ") == 1
-    assert output.count("can't run ConnectorAssetNodesPage") == 1
+def get_within(channel: Channel, producer: threading.Thread, seconds: float = 5.0):
+    """`channel.get` in a helper thread, so that a get that never returns fails the test."""
+    outcome = []
+
+    def consume():
+        try:
+            outcome.append(("item", channel.get(producer_alive=producer.is_alive)))
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            outcome.append(("error", error))
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    consumer.join(seconds)
+    assert outcome, f"channel.get did not return within {seconds}s"
+    return outcome[0]
+
+
+def test_the_consumer_sees_an_error_when_the_producer_thread_died():
+    channel = Channel(maxsize=2)
+    producer = threading.Thread(target=lambda: None)
+    producer.start()
+    producer.join()
+    kind, error = get_within(channel, producer)
+    assert kind == "error" and isinstance(error, RuntimeError)
+    assert "stopped without finishing" in str(error)
+
+
+def test_items_put_before_the_producer_died_are_still_delivered():
+    channel = Channel(maxsize=2)
+    producer = threading.Thread(target=lambda: asyncio.run(channel.put("last words")))
+    producer.start()
+    producer.join()
+    assert get_within(channel, producer) == ("item", "last words")
+    kind, error = get_within(channel, producer)
+    assert kind == "error" and isinstance(error, RuntimeError)
+
+
+def test_a_finished_worker_ends_without_an_unhandled_exception(monkeypatch):
+    """Regression: extract() cancelled the worker as soon as it read _Finished/_Failed; when the
+    worker had not resumed yet from putting it, the CancelledError escaped and the thread died
+    with an unhandled exception (a traceback after a successful sync, ~1 sync in 15)."""
+    class LateToResume(Channel):
+        """The producer resumes a moment after its last item became visible, as a busy
+        event loop may: the consumer has read it by then."""
+
+        async def put(self, item):
+            await super().put(item)
+            if type(item).__name__ in ("_Finished", "_Failed"):
+                await asyncio.sleep(0.3)
+
+    thread_errors = []
+    monkeypatch.setattr("extractor.sync.Channel", LateToResume)
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_errors.append(args.exc_type))
+    fake = FakeDagster([make_run(i) for i in range(3)], two_locations())
+    events = run_extraction(fake, fresh())
+    assert isinstance(events[-1], Checkpoint)
+    assert thread_errors == []
