@@ -8,12 +8,29 @@ Runs are *derived*, not stored: run `i` (storage id `i + 1`) is a pure function 
 cursor maps back to `i` in O(1), and ids sort like storage ids); its creation time is
 monotonic in `i` (time filters are binary searches); its update time is creation plus a
 duration of at most `MAX_DURATION_MS`. Only runs changed by `set_run_status` (a small
-dict) and runs added by `add_runs` (one integer each) are held in memory.
+dict), runs added by `add_runs` (one integer each) and runs deleted by `delete_runs` (one
+integer each) are held in memory.
 
-Semantics follow dagster 1.13 (`SqlRunStorage`, `dagster_graphql`): runs are returned newest
-created first; `cursor` is a run id and selects runs with a strictly lower storage id (an
-unknown cursor selects nothing); time filters compare strictly as floats (epoch seconds) and
-are ignored when falsy, as `RunsFilter.to_selector` does; empty list filters are ignored.
+Run semantics follow dagster 1.13 (`SqlRunStorage._runs_query`, `RunsFilter.to_selector`,
+`dagster_graphql.implementation.fetch_runs.get_runs`):
+  * runs are returned newest created first (storage id descending);
+  * `cursor` is a run id and selects runs with a strictly lower storage id; a cursor whose run
+    does not exist (never did, or was deleted) selects nothing (`id < (SELECT id ... )` is
+    NULL); an empty cursor is no cursor;
+  * `limit` 0 or absent: no limit (`if limit: query.limit(limit)`);
+  * time bounds are floats turned into datetimes (`datetime.fromtimestamp`, rounded to the
+    microsecond) and compared strictly with the stored timestamps; falsy bounds (0, null) and
+    empty lists are ignored; `tags` is a dict (a repeated key keeps its last value);
+  * `count` applies the filter, never the cursor or limit.
+
+Assets follow `fetch_assets.get_assets` (the workspace's `assetsOrError`): the keys that have
+events in the instance (first `limit` after the cursor, in the database's string order) merged
+with every key of the workspace's asset graph after the cursor, sorted by `str(AssetKey)`,
+cut to `limit`; the cursor is the last key's `to_string()` (its JSON). A key's `definition`
+is null when no loaded code location defines it (an asset retired from code, or one of a
+location that failed to load); `isAutoCreatedStub` marks the stubs Dagster makes for
+dependencies nobody defines. Schedules and sensors carry their `InstigationState.selectorId`,
+`create_snapshot_id(InstigatorSelector(location, repository, name))`, computed as Dagster does.
 """
 
 from __future__ import annotations
@@ -34,12 +51,17 @@ MIN_DURATION_MS = 5_000
 MAX_DURATION_MS = 3_600_000  # a run's update time is at most this after its creation
 MAX_QUEUE_DELAY_MS = 5_000
 
-IN_PROGRESS_STATUSES = ("QUEUED", "STARTING", "STARTED", "CANCELING")
-TERMINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+# dagster 1.13's DagsterRunStatus, in its declaration order (what `__type(name: "RunStatus")`
+# lists); dagster 1.11 has no SUSPENDED.
 ALL_STATUSES = (
-    "QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "SUCCESS", "FAILURE",
+    "QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "SUSPENDED", "SUCCESS", "FAILURE",
     "CANCELING", "CANCELED",
-)
+)  # fmt: skip
+ALL_STATUSES_1_11 = tuple(status for status in ALL_STATUSES if status != "SUSPENDED")
+TERMINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+NOT_FINISHED_STATUSES = tuple(status for status in ALL_STATUSES if status not in TERMINAL_STATUSES)
+IN_PROGRESS_STATUSES = NOT_FINISHED_STATUSES  # the name older callers use
+NOT_STARTED_STATUSES = ("QUEUED", "NOT_STARTED", "MANAGED")  # no start time yet
 HIDDEN_TAG_PREFIX = ".dagster/"
 REPOSITORY_TAG = ".dagster/repository"
 SENSOR_TAG = "dagster/sensor_name"
@@ -47,15 +69,21 @@ SCHEDULE_TAG = "dagster/schedule_name"
 REPOSITORY_NAME = "__repository__"  # what Dagster names the repository of a `Definitions`
 
 LOCATION_NAMES = ("analytics", "ingestion", "ml_platform", "finance", "marketing", "ops")
+LOCATION_STATES = ("loaded", "failed", "loading")
 JOB_NAMES = ("daily_orders_job", "hourly_events_job", "customer_dim_job", "ml_features_job",
-             "reporting_job", "backfill_job")
+             "reporting_job", "backfill_job")  # fmt: skip
 TEAMS = ("data", "ml", "finance", "platform")
 LAYERS = ("raw", "staging", "marts")
 CRONS = ("0 0 * * *", "0 * * * *", "*/15 * * * *", "0 6 * * 1-5", "30 2 * * 0")
 SENSOR_TYPES = ("STANDARD", "RUN_STATUS", "ASSET", "MULTI_ASSET", "AUTOMATION")
 
-RUN_FIELDS = ("runId", "pipelineName", "status", "mode", "startTime", "endTime", "updateTime",
-              "tags")
+# The connector's run page fields (extractor/documents.py), in its order: the server's fast path.
+RUN_FIELDS = ("runId", "pipelineName", "status", "mode", "creationTime", "startTime", "endTime",
+              "updateTime", "tags")  # fmt: skip
+RUNS_FILTER_FIELDS = ("runIds", "pipelineName", "tags", "statuses", "snapshotId", "updatedAfter",
+                      "updatedBefore", "createdBefore", "createdAfter", "mode")  # fmt: skip
+_TIME_BOUNDS = ("updatedAfter", "updatedBefore", "createdAfter", "createdBefore")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def mix64(value: int) -> int:
@@ -67,30 +95,52 @@ def mix64(value: int) -> int:
 
 
 def iso_utc(epoch_seconds: float | None) -> str | None:
-    """The connector's timestamp format (`extractor.transforms.iso_utc`), re-stated here."""
+    """A timestamp as the tests read it back from DuckDB (`strftime(..., '%Y-%m-%dT%H:%M:%S.%fZ')`)."""
     if epoch_seconds is None:
         return None
     moment = datetime.fromtimestamp(float(epoch_seconds), tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def dagster_bound_us(seconds: float) -> int:
+    """A `RunsFilter` time bound as Dagster compares it: `datetime.fromtimestamp` (which rounds
+    to the microsecond), in integer microseconds since the epoch."""
+    return (datetime.fromtimestamp(float(seconds), tz=timezone.utc) - _EPOCH) // _MICROSECOND
+
+
+_MICROSECOND = datetime.resolution
+
+
+def selector_id(location: str, repository: str, name: str) -> str:
+    """`InstigatorState.selector_id`: sha1 of the serialised `InstigatorSelector`."""
+    serialised = json.dumps({"__class__": "InstigatorSelector", "location_name": location,
+                             "name": name, "repository_name": repository})  # fmt: skip
+    return hashlib.sha1(serialised.encode()).hexdigest()
+
+
+def asset_key_string(path: list[str]) -> str:
+    """`AssetKey.to_string()`: the JSON of the path (the assets cursor, the database's order)."""
+    return json.dumps(path)
+
+
+def asset_sort_key(path: list[str]) -> str:
+    """`str(AssetKey)`, by which `get_assets` sorts (not quite the cursor's order)."""
+    return f"AssetKey({list(path)})"
+
+
 def _seconds(ms: int | None) -> float | None:
     return None if ms is None else ms / 1000
-
-
-def _hex_id(*parts: object) -> str:
-    return hashlib.sha1("/".join(map(str, parts)).encode()).hexdigest()
 
 
 class Run:
     """One run's fields (times in integer milliseconds). Built on demand, never stored."""
 
     __slots__ = ("index", "run_id", "job", "status", "create_ms", "start_ms", "end_ms",
-                 "update_ms", "tags", "repository_label")
+                 "update_ms", "tags", "repository_label")  # fmt: skip
 
     def __init__(self, index: int, run_id: str, job: str, status: str, create_ms: int,
                  start_ms: int | None, end_ms: int | None, update_ms: int,
-                 tags: tuple[tuple[str, str], ...], repository_label: str) -> None:
+                 tags: tuple[tuple[str, str], ...], repository_label: str) -> None:  # fmt: skip
         self.index = index
         self.run_id = run_id
         self.job = job
@@ -114,20 +164,20 @@ class Run:
                 out[field] = self.status
             elif field == "mode":
                 out[field] = "default"
+            elif field == "creationTime":
+                out[field] = _seconds(self.create_ms)
             elif field == "startTime":
                 out[field] = _seconds(self.start_ms)
             elif field == "endTime":
                 out[field] = _seconds(self.end_ms)
             elif field == "updateTime":
                 out[field] = _seconds(self.update_ms)
-            elif field == "creationTime":
-                out[field] = _seconds(self.create_ms)
             elif field == "tags":
                 out[field] = [{"key": key, "value": value} for key, value in self.tags]
             elif field == "__typename":
                 out[field] = "Run"
             else:
-                out[field] = None
+                raise KeyError(field)
         return out
 
     def row(self) -> dict[str, Any]:
@@ -137,6 +187,7 @@ class Run:
             "pipeline_name": self.job,
             "status": self.status,
             "mode": "default",
+            "creation_time": iso_utc(_seconds(self.create_ms)),
             "start_time": iso_utc(_seconds(self.start_ms)),
             "end_time": iso_utc(_seconds(self.end_ms)),
             "update_time": iso_utc(_seconds(self.update_ms)),
@@ -153,20 +204,24 @@ class Run:
 
 
 class _CreateTimes:
-    """The creation times of all runs as a read-only sequence, for `bisect`."""
+    """The creation times of all runs (deleted ones included) as a sequence, for `bisect`."""
 
     def __init__(self, model: DagsterModel) -> None:
         self._model = model
 
     def __len__(self) -> int:
-        return self._model.total_runs
+        return self._model.stored_runs
 
     def __getitem__(self, index: int) -> int:
         return self._model.create_ms(index)
 
 
+class RunsFilterError(ValueError):
+    """A `RunsFilter` value that GraphQL's variable coercion rejects (HTTP 400)."""
+
+
 class DagsterModel:
-    """The deployment: N generated runs plus few mutations, repositories, assets, instigators."""
+    """The deployment: N generated runs plus few mutations, code locations, assets, instigators."""
 
     def __init__(
         self,
@@ -179,6 +234,8 @@ class DagsterModel:
         in_progress_runs: int = 6,
         now: float | None = None,
         shared_sensor_names: bool = False,
+        stub_assets_per_repository: int = 2,
+        retired_assets_per_repository: int = 1,
     ) -> None:
         if runs < 0 or runs >= 1 << 32:
             raise ValueError("runs must be between 0 and 2**32 - 1")
@@ -189,6 +246,8 @@ class DagsterModel:
         self.assets_per_repository = assets_per_repository
         self.schedules_per_repository = schedules_per_repository
         self.sensors_per_repository = sensors_per_repository
+        self.stub_assets_per_repository = stub_assets_per_repository
+        self.retired_assets_per_repository = retired_assets_per_repository
         self.shared_sensor_names = shared_sensor_names
         self.now_ms = int(round((time.time() if now is None else now) * 1000))
         # Base runs are created over one year; the newest finishes by `now` at the latest.
@@ -199,17 +258,27 @@ class DagsterModel:
         self._added_status: list[str] = []
         self._mutated: dict[int, tuple[str, int | None, int | None, int]] = {}
         self._mutated_sorted: list[int] = []
-        self._in_progress: set[int] = set(range(runs - self._in_progress_base, runs))
+        self._deleted: set[int] = set()
+        self._deleted_sorted: list[int] = []
+        self._not_finished: set[int] = set(range(runs - self._in_progress_base, runs))
         self._clock_ms = self.now_ms
         self._creates = _CreateTimes(self)
         self._tags_json: dict[tuple[int, ...], str] = {}
+        self._location_states = ["loaded"] * self.repositories
+        self._assets_cache: tuple[list[_AssetKey], list[_AssetKey]] | None = None
         self.lock = threading.RLock()  # mutations vs. the server thread's reads
 
     # ---- identity and times -------------------------------------------------------------
 
     @property
-    def total_runs(self) -> int:
+    def stored_runs(self) -> int:
+        """Runs ever created (deleted ones included): the next index."""
         return self.base_runs + len(self._added_create)
+
+    @property
+    def total_runs(self) -> int:
+        """Runs that exist now."""
+        return self.stored_runs - len(self._deleted)
 
     def _hash(self, index: int) -> int:
         return mix64(self._salt ^ index)
@@ -224,21 +293,21 @@ class DagsterModel:
     @staticmethod
     def _id_parts(index: int, h: int, lo: int) -> tuple[int | str, ...]:
         return (index, h >> 48, (h >> 36) & 0xFFF, "89ab"[lo & 3], (h >> 24) & 0xFFF,
-                ((h & 0xFFFFFF) << 24) | ((lo * 2654435761) & 0xFFFFFF))
+                ((h & 0xFFFFFF) << 24) | ((lo * 2654435761) & 0xFFFFFF))  # fmt: skip
 
     @classmethod
     def _format_id(cls, index: int, h: int, lo: int) -> str:
         return cls._ID % cls._id_parts(index, h, lo)
 
     def index_of(self, run_id: str) -> int | None:
-        """The index of the run with this id, or None if there is none (O(1))."""
+        """The index of the run with this id, or None if there is none now (O(1))."""
         if not isinstance(run_id, str) or len(run_id) != 36:
             return None
         try:
             index = int(run_id[:8], 16)
         except ValueError:
             return None
-        if index >= self.total_runs or self.run_id(index) != run_id:
+        if index >= self.stored_runs or index in self._deleted or self.run_id(index) != run_id:
             return None
         return index
 
@@ -247,22 +316,13 @@ class DagsterModel:
             return self._first_create_ms + ((index + 1) * YEAR_MS) // self.base_runs
         return self._added_create[index - self.base_runs]
 
-    def _first_created_after(self, seconds: float) -> int:
-        """The smallest index whose creation time (as float seconds) is > `seconds`."""
-        # Creation ms are integers: create/1000 > s  <=>  create > floor(s * 1000) (checked).
-        bound = int(seconds * 1000)
-        while bound / 1000 > seconds:
-            bound -= 1
-        while (bound + 1) / 1000 <= seconds:
-            bound += 1
-        return bisect.bisect_right(self._creates, bound)
+    def _first_created_after(self, bound_us: int) -> int:
+        """The smallest index created strictly after `bound_us` (create_ms * 1000 > bound_us)."""
+        return bisect.bisect_right(self._creates, bound_us // 1000)
 
-    def _first_created_at_or_after(self, seconds: float) -> int:
-        """The smallest index whose creation time is >= `seconds`."""
-        index = self._first_created_after(seconds)
-        while index > 0 and self.create_ms(index - 1) / 1000 >= seconds:
-            index -= 1
-        return index
+    def _first_created_at_or_after(self, bound_us: int) -> int:
+        """The smallest index created at or after `bound_us` (create_ms * 1000 >= bound_us)."""
+        return bisect.bisect_left(self._creates, -(-bound_us // 1000))
 
     def _tick(self) -> int:
         """'Now' in ms for a mutation: wall clock, strictly increasing, after every base time."""
@@ -271,18 +331,20 @@ class DagsterModel:
 
     # ---- one run --------------------------------------------------------------------------
 
-    def _location(self, repository: int) -> str:
+    def location_name(self, repository: int) -> str:
         if repository < len(LOCATION_NAMES):
             return LOCATION_NAMES[repository]
         return f"location_{repository}"
 
+    _location = location_name
+
     def sensor_name(self, repository: int, k: int) -> str:
         if self.shared_sensor_names:
             return f"sensor_{k}"
-        return f"{self._location(repository)}_sensor_{k}"
+        return f"{self.location_name(repository)}_sensor_{k}"
 
     def schedule_name(self, repository: int, k: int) -> str:
-        return f"{self._location(repository)}_schedule_{k}"
+        return f"{self.location_name(repository)}_schedule_{k}"
 
     # Run i's pseudo-random fields come from two 30-bit halves of its hash (`lo`, `hi`):
     # small integers keep the arithmetic cheap, which matters at a million runs.
@@ -312,9 +374,9 @@ class DagsterModel:
                 start, end, update = create + delay, create + duration, create + duration
         else:
             status = self._added_status[index - self.base_runs]
-            if status in ("QUEUED", "NOT_STARTED"):
+            if status in NOT_STARTED_STATUSES:
                 start, end, update = None, None, create
-            elif status in IN_PROGRESS_STATUSES:
+            elif status in NOT_FINISHED_STATUSES:
                 start, end, update = create, None, create
             else:
                 start, end, update = create, create, create
@@ -322,7 +384,7 @@ class DagsterModel:
             status, start, end, update = self._mutated[index]
         tags = self._base_tags(lo, hi, repository, in_progress_base)
         return Run(index, self._format_id(index, h, lo), job, status, create, start, end, update,
-                   tuple(tags), f"{REPOSITORY_NAME}@{self._location(repository)}")
+                   tuple(tags), f"{REPOSITORY_NAME}@{self.location_name(repository)}")  # fmt: skip
 
     def _base_tags(self, lo: int, hi: int, repository: int, in_progress: bool = False) -> list[tuple[str, str]]:
         launcher = (lo >> 24) % 10  # 0-3: a schedule, 4-5: a sensor, else by hand
@@ -334,14 +396,16 @@ class DagsterModel:
         tags.append(("team", TEAMS[(hi >> 26) % len(TEAMS)]))
         return tags
 
-    _RUN_JSON = ('{"runId": "' + _ID + '", "pipelineName": "%s", "status": "%s", "mode": "default", '
-                 '"startTime": %d.%03d, "endTime": %d.%03d, "updateTime": %d.%03d, "tags": %s}')
+    # Compact, as Starlette's JSONResponse writes it (separators=(",", ":")).
+    _RUN_JSON = ('{"runId":"' + _ID + '","pipelineName":"%s","status":"%s","mode":"default",'
+                 '"creationTime":%d.%03d,"startTime":%d.%03d,"endTime":%d.%03d,'
+                 '"updateTime":%d.%03d,"tags":%s}')  # fmt: skip
 
     def run_json(self, index: int) -> str:
         """The JSON of `self.run(index).graphql()` (times as `%d.%03d`: the same floats), about
         three times faster than building it, for a page's runs."""
         if index >= self.base_runs - self._in_progress_base or index in self._mutated:
-            return json.dumps(self.run(index).graphql(RUN_FIELDS))
+            return json.dumps(self.run(index).graphql(RUN_FIELDS), separators=(",", ":"))
         h = self._hash(index)
         lo, hi = h & 0x3FFFFFFF, (h >> 30) & 0x3FFFFFFF
         repository = lo % self.repositories
@@ -354,15 +418,16 @@ class DagsterModel:
         tags = self._tags_json.get(key)
         if tags is None:
             pairs = self._base_tags(lo, hi, repository)
-            tags = json.dumps([{"key": k, "value": v} for k, v in pairs])
+            tags = json.dumps([{"key": k, "value": v} for k, v in pairs], separators=(",", ":"))
             self._tags_json[key] = tags
         return self._RUN_JSON % (
             index, h >> 48, (h >> 36) & 0xFFF, "89ab"[lo & 3], (h >> 24) & 0xFFF,
             ((h & 0xFFFFFF) << 24) | ((lo * 2654435761) & 0xFFFFFF),
             JOB_NAMES[(lo >> 8) % len(JOB_NAMES)],
             "SUCCESS" if bucket < 76 else "FAILURE" if bucket < 96 else "CANCELED",
-            start // 1000, start % 1000, end // 1000, end % 1000, end // 1000, end % 1000, tags,
-        )
+            create // 1000, create % 1000, start // 1000, start % 1000, end // 1000, end % 1000,
+            end // 1000, end % 1000, tags,
+        )  # fmt: skip
 
     # ---- mutations --------------------------------------------------------------------------
 
@@ -373,12 +438,12 @@ class DagsterModel:
         with self.lock:
             ids = []
             for _ in range(n):
-                index = self.total_runs
+                index = self.stored_runs
                 run_status = status or ("SUCCESS" if self._hash(index) % 5 else "FAILURE")
                 self._added_create.append(self._tick())
                 self._added_status.append(run_status)
-                if run_status in IN_PROGRESS_STATUSES:
-                    self._in_progress.add(index)
+                if run_status in NOT_FINISHED_STATUSES:
+                    self._not_finished.add(index)
                 ids.append(self.run_id(index))
             return ids
 
@@ -393,43 +458,97 @@ class DagsterModel:
             current = self.run(index)
             now = self._tick()
             start = current.start_ms
-            if start is None and status not in ("QUEUED", "NOT_STARTED", "MANAGED"):
+            if start is None and status not in NOT_STARTED_STATUSES:
                 start = now
             end = now if status in TERMINAL_STATUSES else None
             if index not in self._mutated:
                 bisect.insort(self._mutated_sorted, index)
             self._mutated[index] = (status, start, end, now)
-            if status in IN_PROGRESS_STATUSES:
-                self._in_progress.add(index)
+            if status in NOT_FINISHED_STATUSES:
+                self._not_finished.add(index)
             else:
-                self._in_progress.discard(index)
+                self._not_finished.discard(index)
 
-    # ---- queries ------------------------------------------------------------------------
+    def delete_runs(self, run_ids: Iterable[str]) -> None:
+        """Deletes runs, as `DagsterInstance.delete_run` does (their ids become unknown)."""
+        with self.lock:
+            for run_id in run_ids:
+                index = self.index_of(run_id)
+                if index is None:
+                    raise KeyError(run_id)
+                self._deleted.add(index)
+                bisect.insort(self._deleted_sorted, index)
+                self._not_finished.discard(index)
+
+    def set_location_state(self, location: str, state: str) -> None:
+        """'loaded', 'failed' (loaded with a PythonError) or 'loading' (no location yet)."""
+        if state not in LOCATION_STATES:
+            raise ValueError(f"unknown location state {state!r} (known: {LOCATION_STATES})")
+        with self.lock:
+            for r in range(self.repositories):
+                if self.location_name(r) == location:
+                    self._location_states[r] = state
+                    self._assets_cache = None
+                    return
+            raise KeyError(location)
+
+    def location_state(self, repository: int) -> str:
+        return self._location_states[repository]
+
+    # ---- run queries ----------------------------------------------------------------------
 
     @staticmethod
-    def _normalise(runs_filter: dict[str, Any] | None) -> dict[str, Any]:
-        """Drops what Dagster ignores: falsy time bounds and empty lists."""
-        return {key: value for key, value in (runs_filter or {}).items() if value}
+    def normalise(runs_filter: dict[str, Any] | None, statuses: tuple[str, ...] = ALL_STATUSES) -> dict[str, Any]:
+        """A `RunsFilter` as Dagster applies it: falsy values dropped, time bounds in integer
+        microseconds (`dagster_bound_us`), `tags` as a dict. A `statuses` list naming every
+        status is dropped too (it matches every run).
+
+        Raises:
+            RunsFilterError: a field or status that the schema does not know.
+        """
+        f: dict[str, Any] = {}
+        for key, value in (runs_filter or {}).items():
+            if key not in RUNS_FILTER_FIELDS:
+                raise RunsFilterError(f"Field '{key}' is not defined by type 'RunsFilter'.")
+            if key == "statuses" and value:
+                for position, status in enumerate(value):
+                    if status not in statuses:
+                        raise RunsFilterError(
+                            f"Value '{status}' does not exist in 'RunStatus' enum."
+                            f" (at 'filter.statuses[{position}]')"
+                        )
+                if set(value) >= set(statuses):
+                    continue
+            if not value:
+                continue
+            if key in _TIME_BOUNDS:
+                f[key] = dagster_bound_us(value)
+            elif key == "tags":
+                f[key] = {tag["key"]: tag["value"] for tag in value}
+            else:
+                f[key] = value
+        return f
 
     def _candidates(self, f: dict[str, Any], upper: int) -> Iterator[int]:
-        """Indices below `upper`, descending, that may match `f` (a superset of the matches)."""
+        """Indices below `upper`, descending, that may match `f` (a superset of the matches;
+        deleted runs included)."""
         if "runIds" in f:
             found = {self.index_of(run_id) for run_id in f["runIds"]}
             yield from sorted((i for i in found if i is not None and i < upper), reverse=True)
             return
-        if "statuses" in f and set(f["statuses"]) <= set(IN_PROGRESS_STATUSES):
-            yield from sorted((i for i in self._in_progress if i < upper), reverse=True)
+        if "statuses" in f and not set(f["statuses"]) & set(TERMINAL_STATUSES):
+            yield from sorted((i for i in self._not_finished if i < upper), reverse=True)
             return
         lo, hi = 0, upper
         lo_updated = None
         if "createdAfter" in f:
-            lo = max(lo, self._first_created_after(float(f["createdAfter"])))
+            lo = max(lo, self._first_created_after(f["createdAfter"]))
         if "createdBefore" in f:
-            hi = min(hi, self._first_created_at_or_after(float(f["createdBefore"])))
+            hi = min(hi, self._first_created_at_or_after(f["createdBefore"]))
         if "updatedBefore" in f:  # update >= create, so update < t needs create < t
-            hi = min(hi, self._first_created_at_or_after(float(f["updatedBefore"])))
+            hi = min(hi, self._first_created_at_or_after(f["updatedBefore"]))
         if "updatedAfter" in f:  # unchanged runs: update <= create + MAX_DURATION
-            lo_updated = self._first_created_after(float(f["updatedAfter"]) - MAX_DURATION_MS / 1000)
+            lo_updated = self._first_created_after(f["updatedAfter"] - (MAX_DURATION_MS + 1) * 1000)
         start = lo if lo_updated is None else max(lo, lo_updated)
         yield from range(hi - 1, start - 1, -1)
         if lo_updated is not None and lo_updated > lo:
@@ -440,52 +559,56 @@ class DagsterModel:
 
     @staticmethod
     def matches(run: Run, f: dict[str, Any]) -> bool:
+        """Whether `run` matches a `normalise`d filter."""
         if "runIds" in f and run.run_id not in f["runIds"]:
             return False
         if "statuses" in f and run.status not in f["statuses"]:
             return False
         if "pipelineName" in f and run.job != f["pipelineName"]:
             return False
-        if "mode" in f and f["mode"] != "default":
+        if "snapshotId" in f:
+            return False  # no run of the model has a snapshot id anyone knows
+        if "updatedAfter" in f and not run.update_ms * 1000 > f["updatedAfter"]:
             return False
-        if "updatedAfter" in f and not run.update_ms / 1000 > float(f["updatedAfter"]):
+        if "updatedBefore" in f and not run.update_ms * 1000 < f["updatedBefore"]:
             return False
-        if "updatedBefore" in f and not run.update_ms / 1000 < float(f["updatedBefore"]):
+        if "createdAfter" in f and not run.create_ms * 1000 > f["createdAfter"]:
             return False
-        if "createdAfter" in f and not run.create_ms / 1000 > float(f["createdAfter"]):
+        if "createdBefore" in f and not run.create_ms * 1000 < f["createdBefore"]:
             return False
-        if "createdBefore" in f and not run.create_ms / 1000 < float(f["createdBefore"]):
-            return False
-        for tag in f.get("tags") or ():
-            value = run.tag_value(tag.get("key"))
-            wanted = tag.get("value")
-            if value is None or (wanted is not None and value != wanted):
+        for key, wanted in (f.get("tags") or {}).items():
+            if run.tag_value(key) != wanted:
                 return False
         return True
 
     def select_indices(self, runs_filter: dict[str, Any] | None, cursor: str | None = None,
-                       limit: int | None = None) -> list[int]:
+                       limit: int | None = None, *, normalised: bool = False) -> list[int]:  # fmt: skip
         """`runsOrError(filter, cursor, limit)` as run indices: newest created first, strictly
-        older than `cursor`'s run; an unknown cursor selects nothing."""
-        f = self._normalise(runs_filter)
+        older than `cursor`'s run; an unknown cursor selects nothing; limit 0/None: all."""
+        f = runs_filter if normalised else self.normalise(runs_filter)
         with self.lock:
-            upper = self.total_runs
-            if cursor is not None:
+            upper = self.stored_runs
+            if cursor:
                 position = self.index_of(cursor)
                 if position is None:
                     return []  # Dagster: `id < (subquery of a missing run)` matches nothing
                 upper = position
-            if limit is not None and limit <= 0:
-                return []
+            if not limit or limit < 0:
+                limit = None
+            deleted = self._deleted
             found: list[int] = []
             # Runs in [sure, hi) match for certain (creation-time bounds, and created after an
             # updatedAfter bound): listed without building them; the rest are checked one by one.
             sure, hi = self._sure_range(f, upper)
             for index in range(hi - 1, sure - 1, -1):
+                if deleted and index in deleted:
+                    continue
                 found.append(index)
                 if limit is not None and len(found) >= limit:
                     return found
             for index in self._candidates(f, sure):
+                if index in deleted:
+                    continue
                 if self.matches(self.run(index), f):
                     found.append(index)
                     if limit is not None and len(found) >= limit:
@@ -493,154 +616,268 @@ class DagsterModel:
             return found
 
     def _sure_range(self, f: dict[str, Any], upper: int) -> tuple[int, int]:
-        """(sure, hi): every run with sure <= index < hi matches `f` (may be empty: sure == hi)."""
+        """(sure, hi): every stored run with sure <= index < hi matches `f` (may be empty)."""
         if not set(f) <= {"createdAfter", "createdBefore", "updatedAfter"}:
             return upper, upper
-        lo = self._first_created_after(float(f["createdAfter"])) if "createdAfter" in f else 0
+        lo = self._first_created_after(f["createdAfter"]) if "createdAfter" in f else 0
         hi = upper
         if "createdBefore" in f:
-            hi = min(hi, self._first_created_at_or_after(float(f["createdBefore"])))
+            hi = min(hi, self._first_created_at_or_after(f["createdBefore"]))
         if "updatedAfter" in f:  # update >= create: created after the bound means updated after it
-            lo = max(lo, self._first_created_after(float(f["updatedAfter"])))
+            lo = max(lo, self._first_created_after(f["updatedAfter"]))
         lo = min(lo, hi)
         return lo, hi
 
     def select_runs(self, runs_filter: dict[str, Any] | None, cursor: str | None = None,
-                    limit: int | None = None) -> list[Run]:
+                    limit: int | None = None) -> list[Run]:  # fmt: skip
         """Like `select_indices`, as `Run` objects."""
         with self.lock:
             return [self.run(index) for index in self.select_indices(runs_filter, cursor, limit)]
 
-    def count_runs(self, runs_filter: dict[str, Any] | None) -> int:
+    def count_runs(self, runs_filter: dict[str, Any] | None, *, normalised: bool = False) -> int:
         """`Runs.count` with the filter (cursor and limit do not apply)."""
-        f = self._normalise(runs_filter)
+        f = runs_filter if normalised else self.normalise(runs_filter)
         with self.lock:
-            total = self.total_runs
+            stored = self.stored_runs
             if not f:
-                return total
-            sure, hi = self._sure_range(f, total)
-            return (hi - sure) + sum(
-                1 for index in self._candidates(f, sure) if self.matches(self.run(index), f))
+                return self.total_runs
+            sure, hi = self._sure_range(f, stored)
+            deleted_in_range = (bisect.bisect_left(self._deleted_sorted, hi)
+                                - bisect.bisect_left(self._deleted_sorted, sure))  # fmt: skip
+            return (hi - sure - deleted_in_range) + sum(
+                1 for index in self._candidates(f, sure)
+                if index not in self._deleted and self.matches(self.run(index), f)
+            )  # fmt: skip
 
-    # ---- repositories, assets, schedules, sensors -------------------------------------------
+    # ---- code locations, assets, schedules, sensors -----------------------------------------
 
     def repository_list(self) -> list[tuple[str, str]]:
-        """(location name, repository name) for every code location, in the server's order."""
-        return [(self._location(r), REPOSITORY_NAME) for r in range(self.repositories)]
+        """(location name, repository name) of every loaded code location, in the server's order."""
+        return [(self.location_name(r), REPOSITORY_NAME) for r in range(self.repositories)
+                if self._location_states[r] == "loaded"]  # fmt: skip
+
+    def locations(self) -> list[tuple[str, str]]:
+        """(name, state) of every code location of the workspace."""
+        return [(self.location_name(r), self._location_states[r]) for r in range(self.repositories)]
 
     def repository_index(self, selector: dict[str, Any] | None) -> int | None:
+        """The loaded repository a `RepositorySelector` names, else None."""
         selector = selector or {}
-        for r, (location, name) in enumerate(self.repository_list()):
-            if (selector.get("repositoryLocationName") == location
-                    and selector.get("repositoryName") == name):
+        for r in range(self.repositories):
+            if (self._location_states[r] == "loaded"
+                    and selector.get("repositoryLocationName") == self.location_name(r)
+                    and selector.get("repositoryName") == REPOSITORY_NAME):  # fmt: skip
                 return r
         return None
 
     def _asset_path(self, r: int, j: int) -> list[str]:
         if j % 7 == 3:
-            return [f"{self._location(r)}_metric_{j:04d}"]
-        return [self._location(r), LAYERS[j % len(LAYERS)], f"table_{j:04d}"]
+            return [f"{self.location_name(r)}_metric_{j:04d}"]
+        return [self.location_name(r), LAYERS[j % len(LAYERS)], f"table_{j:04d}"]
 
-    def asset_nodes(self, r: int) -> list[tuple[str, dict[str, Any]]]:
-        """(cursor key, AssetNode) of a repository's assets, sorted by key as Dagster sorts them."""
-        location = self._location(r)
-        nodes = []
-        for j in range(self.assets_per_repository):
-            path = self._asset_path(r, j)
-            h = mix64(self._salt ^ (0xA55E7 << 32) ^ (r << 20) ^ j)
-            materializations = []
-            if h % 10 < 8 and self.base_runs > 0:
-                run = self.run((h >> 8) % self.base_runs)
-                materializations.append({"runId": run.run_id, "timestamp": str(run.update_ms)})
-            node = {
-                "id": f"r.{location}.{REPOSITORY_NAME}.{'/'.join(path)}",
-                "assetKey": {"path": path},
-                "description": None if h % 3 == 0 else f"{'.'.join(path)}: simulated asset",
-                "assetMaterializations": materializations,
-            }
-            nodes.append((json.dumps(path), node))
-        nodes.sort(key=lambda item: item[0])
-        return nodes
+    def _materialization(self, r: int, j: int, salt: int) -> dict[str, str] | None:
+        """The latest materialization of asset j of repository r, if any: runless for some."""
+        h = mix64(self._salt ^ (salt << 32) ^ (r << 20) ^ j)
+        if h % 10 >= 8:
+            return None
+        if j % 11 == 5:  # reported without a run (`report_runless_asset_event`): runId ""
+            return {"runId": "", "timestamp": str(self.now_ms - 60_000 * (1 + h % 1000))}
+        if self.base_runs == 0:
+            return None
+        run = self.run((h >> 8) % self.base_runs)
+        return {"runId": run.run_id, "timestamp": str(run.update_ms)}
+
+    def _asset_keys(self) -> tuple[list[_AssetKey], list[_AssetKey]]:
+        """(every key of the asset graph and of events, sorted by `str(AssetKey)`;
+        the keys with events, sorted by `to_string()`)."""
+        if self._assets_cache is not None:
+            return self._assets_cache
+        keys: list[_AssetKey] = []
+        for r in range(self.repositories):
+            location = self.location_name(r)
+            loaded = self._location_states[r] == "loaded"
+            for j in range(self.assets_per_repository):
+                path = self._asset_path(r, j)
+                h = mix64(self._salt ^ (0xA55E7 << 32) ^ (r << 20) ^ j)
+                definition = None
+                if loaded:
+                    definition = {
+                        "isAutoCreatedStub": False,
+                        "description": None if h % 3 == 0 else f"{'.'.join(path)}: simulated asset",
+                        "location": location,
+                    }
+                keys.append(_AssetKey(path, definition, self._materialization(r, j, 0xA55E7)))
+            if loaded:
+                for k in range(self.stub_assets_per_repository):  # dependencies nobody defines
+                    stub = {"isAutoCreatedStub": True, "description": None, "location": location}
+                    keys.append(_AssetKey(["external", location, f"source_{k}"], stub, None))
+            for k in range(self.retired_assets_per_repository):  # events, no definition
+                latest = self._materialization(r, 1000 + k, 0x0DD) or self._materialization(r, 1000 + k, 0x0DE)
+                keys.append(_AssetKey(["retired", location, f"old_table_{k}"], None, latest))
+        # Keys in the graph, or with events: a stub or a location's asset that was never
+        # materialized and whose location is down is in neither.
+        keys = [key for key in keys if key.definition is not None or key.latest is not None]
+        keys.sort(key=lambda key: key.sort_key)
+        with_events = sorted((key for key in keys if key.latest is not None), key=lambda key: key.string)
+        self._assets_cache = (keys, with_events)
+        return self._assets_cache
+
+    def assets_page(self, cursor: str | None, limit: int | None) -> tuple[list[_AssetKey], str | None]:
+        """`assetsOrError(cursor, limit)`: the page's keys and the answer's cursor."""
+        with self.lock:
+            everything, with_events = self._asset_keys()
+        after = cursor
+        if after:
+            try:
+                after = json.dumps(json.loads(after))  # `_normalize_asset_cursor_str`
+            except ValueError:
+                pass
+        events = [key for key in with_events if not after or key.string > after]
+        if limit:
+            events = events[:limit]
+        graph = [key for key in everything if key.definition is not None and (not after or key.string > after)]
+        merged = sorted({id(key): key for key in [*events, *graph]}.values(), key=lambda key: key.sort_key)
+        if limit:
+            merged = merged[:limit]
+        return merged, (merged[-1].string if merged else None)
+
+    def asset(self, path: list[str]) -> _AssetKey | None:
+        with self.lock:
+            everything, _ = self._asset_keys()
+        for key in everything:
+            if key.path == list(path):
+                return key
+        return None
+
+    def _instigator_state(self, r: int, name: str, status: str, running_count: int | None) -> dict[str, Any]:
+        location = self.location_name(r)
+        state = {
+            "__typename": "InstigationState",
+            "id": selector_id(location, REPOSITORY_NAME, name),  # Dagster: the origin id
+            "selectorId": selector_id(location, REPOSITORY_NAME, name),
+            "name": name,
+            "status": status,
+            "repositoryName": REPOSITORY_NAME,
+            "repositoryLocationName": location,
+        }
+        if running_count is not None:
+            state["runningCount"] = running_count
+        return state
 
     def schedules(self, r: int) -> list[dict[str, Any]]:
-        location = self._location(r)
+        """The repository's `Schedule` objects."""
         result = []
         for k in range(self.schedules_per_repository):
             running = k % 2 == 0
+            name = self.schedule_name(r, k)
             result.append({
-                "id": f"{_hex_id('origin', location)}:{_hex_id('schedule', location, k)}",
-                "name": self.schedule_name(r, k),
+                "__typename": "Schedule",
+                "id": hashlib.sha1(f"schedule/{self.location_name(r)}/{name}".encode()).hexdigest(),
+                "name": name,
                 "cronSchedule": CRONS[(r + k) % len(CRONS)],
                 "pipelineName": JOB_NAMES[(r + k) % len(JOB_NAMES)],
-                "scheduleState": {"status": "RUNNING" if running else "STOPPED",
-                                  "runningCount": 1 if running else 0},
-            })
+                "scheduleState": self._instigator_state(r, name, "RUNNING" if running else "STOPPED",
+                                                        1 if running else 0),
+            })  # fmt: skip
         return result
 
     def sensors(self, r: int) -> list[dict[str, Any]]:
-        location = self._location(r)
+        """The repository's `Sensor` objects."""
         result = []
         for k in range(self.sensors_per_repository):
-            sensor_type = SENSOR_TYPES[(r + k) % len(SENSOR_TYPES)]
-            targets = [{"pipelineName": JOB_NAMES[(r + k + t) % len(JOB_NAMES)]}
-                       for t in range(k % 3)]
+            name = self.sensor_name(r, k)
+            targets = [{"__typename": "Target", "pipelineName": JOB_NAMES[(r + k + t) % len(JOB_NAMES)]}
+                       for t in range(k % 3)]  # fmt: skip
+            status = "RUNNING" if k % 3 != 2 else "STOPPED"
             result.append({
-                "id": f"{_hex_id('origin', location)}:{_hex_id('sensor', location, k)}",
-                "name": self.sensor_name(r, k),
-                "sensorType": sensor_type,
+                "__typename": "Sensor",
+                "id": hashlib.sha1(f"sensor/{self.location_name(r)}/{name}".encode()).hexdigest(),
+                "name": name,
+                "sensorType": SENSOR_TYPES[(r + k) % len(SENSOR_TYPES)],
                 "targets": targets,
-                "sensorState": {"status": "RUNNING" if k % 3 != 2 else "STOPPED"},
-            })
+                "sensorState": self._instigator_state(r, name, status, 1 if status == "RUNNING" else 0),
+            })  # fmt: skip
         return result
 
     # ---- what the connector should write ----------------------------------------------------
 
     def expected_runs(self) -> Iterator[dict[str, Any]]:
         """Every `dagster_runs` row, oldest first (= `run_id` order), generated lazily."""
-        for index in range(self.total_runs):
-            yield self.run(index).row()
+        for index in range(self.stored_runs):
+            if index not in self._deleted:
+                yield self.run(index).row()
 
     def expected_run(self, run_id: str) -> dict[str, Any] | None:
         index = self.index_of(run_id)
         return None if index is None else self.run(index).row()
 
     def expected_assets(self) -> list[dict[str, Any]]:
+        """The `dagster_assets` rows of the loaded code locations (stubs and keys without a
+        definition are not assets of the workspace)."""
+        with self.lock:
+            everything, _ = self._asset_keys()
         rows = []
-        for r in range(self.repositories):
-            for _, node in self.asset_nodes(r):
-                latest = node["assetMaterializations"][0] if node["assetMaterializations"] else {}
-                rows.append({
-                    "id": node["id"],
-                    "key_path": ".".join(node["assetKey"]["path"]),
-                    "description": node["description"],
-                    "last_materialization_run_id": latest.get("runId"),
-                    "last_materialization_time": iso_utc(int(latest["timestamp"]) / 1000)
-                    if latest else None,
-                })
+        for key in everything:
+            definition = key.definition
+            if definition is None or definition["isAutoCreatedStub"]:
+                continue
+            latest = key.latest or {}
+            rows.append({
+                "id": "/".join(key.path),
+                "key_path": ".".join(key.path),
+                "description": definition["description"],
+                "code_location": definition["location"],
+                "repository": REPOSITORY_NAME,
+                "last_materialization_run_id": latest.get("runId") or None,
+                "last_materialization_time": iso_utc(int(latest["timestamp"]) / 1000) if latest else None,
+            })  # fmt: skip
         return rows
 
     def expected_schedules(self) -> list[dict[str, Any]]:
+        """The `dagster_schedules` rows of the loaded code locations."""
         return [
-            {"id": s["id"], "name": s["name"], "cron_schedule": s["cronSchedule"],
-             "pipeline_name": s["pipelineName"], "status": s["scheduleState"]["status"],
-             "running_count": s["scheduleState"]["runningCount"]}
-            for r in range(self.repositories) for s in self.schedules(r)
-        ]
+            {"id": s["scheduleState"]["selectorId"], "name": s["name"],
+             "code_location": self.location_name(r), "repository": REPOSITORY_NAME,
+             "cron_schedule": s["cronSchedule"], "pipeline_name": s["pipelineName"],
+             "status": s["scheduleState"]["status"], "running_count": s["scheduleState"]["runningCount"]}
+            for r in range(self.repositories) if self._location_states[r] == "loaded"
+            for s in self.schedules(r)
+        ]  # fmt: skip
 
     def expected_sensors(self) -> list[dict[str, Any]]:
+        """The `dagster_sensors` rows of the loaded code locations; `active_run_ids` lists the
+        sensor's runs not finished yet."""
         with self.lock:
-            active = [self.run(i) for i in self._in_progress]
+            active = [self.run(i) for i in self._not_finished]
         rows = []
         for r in range(self.repositories):
-            label = f"{REPOSITORY_NAME}@{self._location(r)}"
+            if self._location_states[r] != "loaded":
+                continue
+            label = f"{REPOSITORY_NAME}@{self.location_name(r)}"
             for s in self.sensors(r):
                 ids = sorted(run.run_id for run in active
                              if run.tag_value(SENSOR_TAG) == s["name"]
-                             and (not self.shared_sensor_names or run.repository_label == label))
+                             and (not self.shared_sensor_names or run.repository_label == label))  # fmt: skip
                 jobs = [t["pipelineName"] for t in s["targets"]]
                 rows.append({
-                    "id": s["id"], "name": s["name"], "sensor_type": s["sensorType"],
-                    "pipeline_name": ", ".join(jobs) if jobs else None,
+                    "id": s["sensorState"]["selectorId"], "name": s["name"],
+                    "code_location": self.location_name(r), "repository": REPOSITORY_NAME,
+                    "sensor_type": s["sensorType"], "pipeline_name": ", ".join(jobs) if jobs else None,
                     "status": s["sensorState"]["status"], "active_run_ids": json.dumps(ids),
-                })
+                })  # fmt: skip
         return rows
+
+
+class _AssetKey:
+    """One key of `assetsOrError`: its path, definition (None: no loaded location defines it)
+    and latest materialization (`{"runId", "timestamp"}` or None)."""
+
+    __slots__ = ("path", "definition", "latest", "string", "sort_key")
+
+    def __init__(self, path: list[str], definition: dict[str, Any] | None,
+                 latest: dict[str, str] | None) -> None:  # fmt: skip
+        self.path = path
+        self.definition = definition
+        self.latest = latest
+        self.string = asset_key_string(path)
+        self.sort_key = asset_sort_key(path)

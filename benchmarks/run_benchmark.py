@@ -58,7 +58,8 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 CONNECTOR_DEFAULTS = {"page_size": 5000, "max_concurrency": 4, "requests_per_second": 20}
 NAIVE_PAGE_SIZE = 100
 RSS_POLL_SECONDS = 0.05
-RUN_COLUMNS = ["run_id", "pipeline_name", "status", "mode", "start_time", "end_time", "update_time", "tags"]
+RUN_COLUMNS = ["run_id", "pipeline_name", "status", "mode", "creation_time", "start_time", "end_time",
+               "update_time", "tags"]
 
 
 class BenchmarkFailure(Exception):
@@ -311,6 +312,10 @@ def verify_warehouse(warehouse: Path, model: DagsterModel, mode: str, check_othe
                 ("dagster_sensors", model.expected_sensors(), "id"),
             ):
                 columns = _columns(connection, table, list(expected_rows[0].keys()))
+                deleted = connection.execute(
+                    f"SELECT count(*) FROM tester.{table} WHERE _fivetran_deleted").fetchone()[0]
+                if deleted:
+                    raise BenchmarkFailure(f"{table}: {deleted} rows marked deleted; the server deleted none")
                 got_rows = [
                     _normalise(dict(zip([c for c, _ in columns], values)), columns)
                     for values in connection.execute(_select(table, columns) + f" ORDER BY {key}").fetchall()
@@ -500,6 +505,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--failure-rate", type=float, default=0.0, help="fraction of requests faulted")
     parser.add_argument("--fault-kinds", default=",".join(ServerKnobs().fault_kinds))
     parser.add_argument("--hang-seconds", type=float, default=120.0, help="duration of a 'timeout' fault")
+    parser.add_argument("--max-page-size", type=int, default=None,
+                        help="the server clamps every page's limit to this, silently")
+    parser.add_argument("--statement-timeout-rows", type=int, default=None,
+                        help="run pages above this many rows fail with Dagster's statement-timeout error")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (incremental implies connector)")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
@@ -556,7 +565,8 @@ def main(argv: list[str] | None = None) -> int:
     kinds = tuple(k for k in args.fault_kinds.split(",") if k)
     knobs = ServerKnobs(runs=args.runs, latency_ms=args.latency_ms, rate_limit_rps=args.rate_limit_rps,
                         failure_rate=args.failure_rate, fault_kinds=kinds, seed=args.seed,
-                        hang_seconds=args.hang_seconds)
+                        hang_seconds=args.hang_seconds, max_page_size=args.max_page_size,
+                        statement_timeout_rows=args.statement_timeout_rows)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dagster-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     measurements: list[Measurement] = []
@@ -653,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         connector_page_stats = [m for m in measurements if m.scenario == "connector" and m.ok]
 
     page_size = settings["page_size"]
-    pages = args.runs // page_size + 1  # a walk ends on a short (possibly empty) page
+    pages = -(-args.runs // page_size) + 1  # a walk ends on an empty page (never on a short one)
     concurrency = settings["max_concurrency"]
     network_only = {
         "pages": pages, "page_size": page_size, "latency_ms": args.latency_ms,

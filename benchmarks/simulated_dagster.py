@@ -12,20 +12,40 @@ The sync form runs the server on its own event loop in a background thread; the 
 runs it on the caller's loop. Data comes from `dagster_model.DagsterModel` (runs derived from
 their index: a million runs hold no memory).
 
-It is not a GraphQL engine. It finds the root field of the query (`runsOrError`,
-`repositoriesOrError`, `schedulesOrError`, `sensorsOrError`, `repositoryOrError`, `version`),
-reads that field's arguments (variables or integer/string literals) and answers with the
-object shapes the connector's documents (extractor/documents.py) select; for runs it honours
-the `results { ... }` field list and `count`. Every answer to an `...OrError` field carries
-`__typename`. With `old_schema`, a query that selects `assetNodesConnection` or
-`sensorType` gets graphql-core's validation error with HTTP 400, like Dagster before 1.13.
+It is not a GraphQL engine, but it reads queries as one: the operation's root fields (with
+aliases and arguments: variables or literals) and their selection sets (nested fields, inline
+fragments `... on Type`), and answers with only what was selected, as dagster-webserver 1.13
+does. Root fields: `version`, `__type(name:)` (introspection of enums), `runsOrError`
+(`results`, `count`), `workspaceOrError`, `repositoriesOrError`, `schedulesOrError`,
+`sensorsOrError`, `assetsOrError` and `assetsLatestInfo`. A field the schema lacks is
+graphql-core's validation error (HTTP 400, `data: null`). With `old_schema` the server is
+an older Dagster: no SUSPENDED run status (as 1.11) and no `Sensor.sensorType` (older still); with
+`introspection=False`, `__type` is refused as by graphql-core's NoSchemaIntrospectionCustomRule.
 
-Faults (`failure_rate` at random from `fault_kinds`, or scripted per operation with
-`script_faults`): "500"/"502"/"503"/"504" (text body), "reset" (the connection is closed with
-an RST, no response), "timeout" (no answer for `hang_seconds`; the handler is cancelled when
-the client gives up), "truncated" (200, the JSON answer cut in half), "not_json" (200, an HTML
-page), "429" (with `Retry-After: 1`), "401". `rate_limit_rps` is a token bucket (one second
-of burst): a request beyond it gets 429 with an integer `Retry-After` >= 1.
+Server behaviours worth knowing:
+  * `max_page_size` clamps `limit` of `runsOrError` and `assetsOrError` silently (absent or 0
+    limits too), as some servers and proxies do;
+  * `statement_timeout_rows`: a `runsOrError` page that would return more rows than this fails
+    as Postgres's statement timeout makes Dagster fail (the "statement_timeout" answer below);
+  * the answers are compact JSON (`separators=(",", ":")`), as Starlette's JSONResponse writes.
+
+Faults (`failure_rate` at random from `fault_kinds`, scripted per operation with
+`script_faults`, or on every matching request with `fail_always`):
+  "500"/"502"/"503"/"504"  an HTML error page from a proxy (nginx's) with that status;
+  "reset"                  the connection is closed with an RST, no response;
+  "timeout"                no answer for `hang_seconds` (cancelled when the client hangs up);
+  "truncated"              200, the JSON answer cut in half;
+  "not_json"               200, an HTML sign-in page (an authenticating proxy);
+  "429"                    with `Retry-After: 1`;  "401";
+  "statement_timeout"      500 JSON, as dagster-webserver 1.13 answers when a resolver raised
+                           "(psycopg2.errors.QueryCanceled) canceling statement due to statement
+                           timeout": `{"data": null, "errors": [{message, locations, path,
+                           extensions}]}`;
+  "resolver_error"         the same with a deterministic error (a resolver's bug or bad data);
+  "python_error"           500 JSON whose first `...OrError` root field is a `PythonError`
+                           (an `...OrError` resolver raised and `capture_error` caught it).
+`rate_limit_rps` is a token bucket (one second of burst): a request beyond it gets 429 with an
+integer `Retry-After` >= 1.
 """
 
 from __future__ import annotations
@@ -48,12 +68,47 @@ from typing import Any
 from aiohttp import web
 
 try:  # as a package (benchmarks.simulated_dagster) or from the benchmarks directory
-    from benchmarks.dagster_model import RUN_FIELDS, DagsterModel
+    from benchmarks.dagster_model import (
+        ALL_STATUSES, ALL_STATUSES_1_11, REPOSITORY_NAME, RUN_FIELDS, DagsterModel, RunsFilterError,
+    )  # fmt: skip
 except ImportError:  # pragma: no cover
-    from dagster_model import RUN_FIELDS, DagsterModel  # type: ignore[no-redef]
+    from dagster_model import (  # type: ignore[no-redef]
+        ALL_STATUSES, ALL_STATUSES_1_11, REPOSITORY_NAME, RUN_FIELDS, DagsterModel, RunsFilterError,
+    )  # fmt: skip
 
-FAULT_KINDS = ("500", "502", "503", "504", "reset", "timeout", "truncated", "not_json", "429", "401")
+FAULT_KINDS = ("500", "502", "503", "504", "reset", "timeout", "truncated", "not_json", "429", "401",
+               "statement_timeout", "resolver_error", "python_error")  # fmt: skip
 DAGSTER_VERSION = "1.13.28"
+OLD_DAGSTER_VERSION = "1.11.16"
+
+STATEMENT_TIMEOUT = "(psycopg2.errors.QueryCanceled) canceling statement due to statement timeout"
+RESOLVER_ERROR = (
+    "Could not deserialize the instigator state: dagster_shared.serdes.errors."
+    "DeserializationError: Attempted to deserialize class \"InstigatorState\" which is not in "
+    "the whitelist (simulated resolver error)"
+)
+_RUN_SQL = (
+    "\n[SQL: SELECT runs.id, runs.run_body, runs.status, runs.create_timestamp, "
+    "runs.update_timestamp, runs.start_time, runs.end_time \nFROM runs ORDER BY runs.id DESC "
+    "\n LIMIT %(param_1)s]\n[parameters: {'param_1': %d}]\n"
+    "(Background on this error at: https://sqlalche.me/e/20/e3q8)"
+)
+_STACK = [
+    '  File "/usr/local/lib/python3.11/site-packages/graphql/execution/execute.py", line 689, in '
+    "execute_field\n    result = resolve_fn(source, info, **args)\n",
+    '  File "/usr/local/lib/python3.11/site-packages/sqlalchemy/engine/default.py", line 1192, in '
+    "do_execute\n    cursor.execute(statement, parameters)\n",
+]
+_HTML_ERROR = (
+    "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n"
+    "<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+_SIGN_IN_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>Sign in</title></head>\n'
+    "<body>\n<h1>Sign in to Dagster</h1>\n<form method=\"post\" action=\"/oauth2/sign_in\">\n"
+    '<button type="submit">Sign in with SSO</button>\n</form>\n</body>\n</html>\n'
+)
 
 
 @dataclass
@@ -62,13 +117,19 @@ class ServerKnobs:
     latency_ms: float = 0  # added to every request (asyncio.sleep)
     rate_limit_rps: float | None = None  # beyond it: 429 with Retry-After (integer seconds >= 1)
     failure_rate: float = 0.0  # fraction of requests answered with a random fault
-    fault_kinds: tuple[str, ...] = ("500", "502", "503", "504", "reset", "timeout", "truncated", "not_json")
+    fault_kinds: tuple[str, ...] = ("500", "502", "503", "504", "reset", "timeout", "truncated",
+                                    "not_json", "statement_timeout")  # fmt: skip
     seed: int = 0
     assets_per_repository: int = 50
+    stub_assets_per_repository: int = 2  # dependencies nobody defines (isAutoCreatedStub)
+    retired_assets_per_repository: int = 1  # keys with events but no definition
     repositories: int = 2  # code locations, one repository each
     schedules_per_repository: int = 3
     sensors_per_repository: int = 3
-    old_schema: bool = False  # no Repository.assetNodesConnection, no Sensor.sensorType
+    old_schema: bool = False  # no SUSPENDED run status (as 1.11), no Sensor.sensorType (older)
+    introspection: bool = True  # False: `__type` is refused (introspection disabled)
+    max_page_size: int | None = None  # clamps `limit` of runs and assets pages silently
+    statement_timeout_rows: int | None = None  # run pages above this many rows time out
     hang_seconds: float = 120.0  # how long a "timeout" fault stays silent
     in_progress_runs: int = 6  # the newest runs are STARTED/QUEUED, launched by a sensor
     now: float | None = None  # the end of the generated history (default: at start)
@@ -83,6 +144,8 @@ class ServerStats:
     responses_429: int = 0  # every 429 sent (rate limit and "429" faults)
     rate_limited: int = 0  # 429s sent by the rate limit
     faults: Counter = field(default_factory=Counter)  # injected faults by kind
+    statement_timeouts: int = 0  # run pages refused by `statement_timeout_rows`
+    status_codes: Counter = field(default_factory=Counter)  # answers by HTTP status
     in_flight: int = 0
     max_in_flight: int = 0
     answer_seconds: Counter = field(default_factory=Counter)  # CPU time building answers, per op
@@ -90,6 +153,7 @@ class ServerStats:
     run_pages: int = 0  # runsOrError answers with `results`
     runs_served: int = 0  # runs in those answers
     run_pages_seconds: float = 0.0  # CPU time building and serialising those answers
+    limits_asked: Counter = field(default_factory=Counter)  # runsOrError `limit` values asked
 
     def snapshot(self) -> dict[str, Any]:
         """A plain-dict copy (Counters as dicts), safe to keep while the server goes on."""
@@ -99,95 +163,251 @@ class ServerStats:
         }
 
 
-class GraphQLFailure(Exception):
-    """An answer of `{"errors": [...]}` with an HTTP status."""
+def fault_kind(kind: str) -> str:
+    """A fault kind's canonical name ("statement timeout" -> "statement_timeout")."""
+    canonical = re.sub(r"[\s-]+", "_", kind.strip().lower())
+    canonical = {"html_200": "not_json", "html": "not_json"}.get(canonical, canonical)
+    if canonical not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r} (known: {FAULT_KINDS})")
+    return canonical
 
-    def __init__(self, message: str, status: int = 400) -> None:
+
+class GraphQLFailure(Exception):
+    """A request graphql-core refuses before executing it (HTTP 400, `data: null`)."""
+
+    def __init__(self, message: str, status: int = 400, locations: list[dict[str, int]] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.locations = locations
 
 
-# ---- a very small reading of the query text ---------------------------------------------------
+class ResolverFailure(Exception):
+    """A resolver raised: HTTP 500, `data: null`, the error located at `path`."""
 
-_ROOT_FIELD = re.compile(r"\{\s*(\w+)")
-_ARGUMENT = re.compile(r'(\w+)\s*:\s*(\$\w+|-?\d+|"(?:[^"\\]|\\.)*"|null|true|false)')
-
-
-def _block_after(text: str, marker: str) -> str | None:
-    """The text inside the braces that follow the first `marker` in `text`."""
-    at = text.find(marker)
-    if at < 0:
-        return None
-    opening = text.find("{", at + len(marker))
-    if opening < 0:
-        return None
-    depth = 0
-    for position in range(opening, len(text)):
-        if text[position] == "{":
-            depth += 1
-        elif text[position] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[opening + 1:position]
-    return None
+    def __init__(self, message: str, path: list[str | int], exception: str = "sqlalchemy.exc.OperationalError") -> None:
+        super().__init__(message)
+        self.path = path
+        self.exception = exception
 
 
-def _top_level_fields(selection: str) -> list[str]:
-    """Field names at depth 0 of a selection set (`a b { c } d` -> a, b, d)."""
-    depth = 0
-    names = []
-    for token in re.findall(r"[{}]|\.\.\.|\w+(?:\([^)]*\))?", selection):
-        if token == "{":
-            depth += 1
-        elif token == "}":
-            depth -= 1
-        elif depth == 0 and token != "...":
-            names.append(token.split("(")[0])
-    return names
-
-
-def _arguments(query: str, field_name: str, variables: dict[str, Any]) -> dict[str, Any]:
-    match = re.search(rf"\b{field_name}\s*\(([^)]*)\)", query)
-    if not match:
-        return {}
-    arguments: dict[str, Any] = {}
-    for name, raw in _ARGUMENT.findall(match.group(1)):
-        if raw.startswith("$"):
-            arguments[name] = variables.get(raw[1:])
-        else:
-            arguments[name] = json.loads(raw)
-    return arguments
+# ---- reading the query text -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Shape:
-    """What a query asks for, parsed once per distinct query text."""
+class Selection:
+    """A field (`alias: name(args) { ... }`) or an inline fragment (`... on Type { ... }`)."""
 
-    root: str
-    run_fields: tuple[str, ...] = ()
-    wants_count: bool = False
-    wants_results: bool = False
-    asset_connection: bool = False
+    name: str  # the field's name, or "..." for an inline fragment
+    alias: str | None = None
+    arguments: str = ""  # the raw text between the parentheses
+    children: tuple[Selection, ...] = ()
+    on_type: str | None = None  # an inline fragment's type condition
+    position: int = 0  # offset of the field in the document
+
+    @property
+    def key(self) -> str:
+        return self.alias or self.name
 
 
-def _shape(query: str) -> _Shape:
-    match = _ROOT_FIELD.search(query)
-    if not match:
-        raise GraphQLFailure("Syntax Error: the document has no selection set.")
-    root = match.group(1)
-    if root == "runsOrError":
-        runs = _block_after(query, "on Runs") or ""
-        top = _top_level_fields(runs)
-        results = _block_after(runs, "results") if "results" in top else None
-        fields = tuple(_top_level_fields(results)) if results is not None else ()
-        return _Shape(root, run_fields=fields or RUN_FIELDS, wants_count="count" in top,
-                      wants_results=results is not None)
-    if root == "repositoryOrError":
-        return _Shape(root, asset_connection="assetNodesConnection" in query)
-    return _Shape(root)
+_TOKEN = re.compile(
+    r'\s+|,|#[^\n]*|"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|\.\.\.|[{}():$@!=\[\]]'
+    r"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[_A-Za-z][_0-9A-Za-z]*"
+)
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    tokens = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise GraphQLFailure(f"Syntax Error: Unexpected character: '{text[position]}'.",
+                                 locations=[_line_column(text, position)])  # fmt: skip
+        token = match.group(0)
+        if not (token.isspace() or token == "," or token.startswith("#")):
+            tokens.append((token, match.start()))
+        position = match.end()
+    return tokens
+
+
+def parse_operation(query: str) -> tuple[Selection, ...]:
+    """The root selection set of the document's (first) operation."""
+    tokens = _tokens(query)
+    at = 0
+    # Skip `query Name($a: T = default, ...)` up to the operation's selection set.
+    depth = 0
+    while at < len(tokens):
+        token = tokens[at][0]
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif token == "{" and depth == 0:
+            break
+        at += 1
+    if at >= len(tokens):
+        raise GraphQLFailure("Syntax Error: Unexpected <EOF>.")
+    selections, at = _selection_set(query, tokens, at)
+    return selections
+
+
+def _selection_set(query: str, tokens: list[tuple[str, int]], at: int) -> tuple[tuple[Selection, ...], int]:
+    """Parses `{ ... }` starting at tokens[at] == "{"; returns it and the index after `}`."""
+    at += 1
+    selections: list[Selection] = []
+    while True:
+        if at >= len(tokens):
+            raise GraphQLFailure("Syntax Error: Expected Name, found <EOF>.")
+        token, position = tokens[at]
+        if token == "}":
+            return tuple(selections), at + 1
+        if token == "...":
+            if at + 2 < len(tokens) and tokens[at + 1][0] == "on":
+                type_name = tokens[at + 2][0]
+                if tokens[at + 3][0] != "{":
+                    raise GraphQLFailure("Syntax Error: Expected '{'.")
+                children, at = _selection_set(query, tokens, at + 3)
+                selections.append(Selection("...", children=children, on_type=type_name, position=position))
+                continue
+            raise GraphQLFailure("Named fragments are not supported by the simulated Dagster.")
+        name, alias = token, None
+        at += 1
+        if at < len(tokens) and tokens[at][0] == ":":
+            alias, name = token, tokens[at + 1][0]  # located at the alias, as graphql-core does
+            at += 2
+        arguments = ""
+        if at < len(tokens) and tokens[at][0] == "(":
+            start = tokens[at][1] + 1
+            depth = 0
+            while at < len(tokens):
+                if tokens[at][0] == "(":
+                    depth += 1
+                elif tokens[at][0] == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                at += 1
+            arguments = query[start:tokens[at][1]]
+            at += 1
+        children: tuple[Selection, ...] = ()
+        if at < len(tokens) and tokens[at][0] == "{":
+            children, at = _selection_set(query, tokens, at)
+        selections.append(Selection(name, alias, arguments, children, position=position))
+
+
+_ARGUMENT = re.compile(r'(\w+)\s*:\s*(\$\w+|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|null|true|false|[A-Z_]+\b)')
+
+
+def arguments_of(selection: Selection, variables: dict[str, Any]) -> dict[str, Any]:
+    """A field's arguments: variables or scalar literals (enum literals as strings)."""
+    out: dict[str, Any] = {}
+    for name, raw in _ARGUMENT.findall(selection.arguments):
+        if raw.startswith("$"):
+            out[name] = variables.get(raw[1:])
+        elif raw[0].isupper() or raw[0] == "_":
+            out[name] = raw
+        else:
+            out[name] = json.loads(raw)
+    return out
+
+
+def _line_column(query: str, position: int) -> dict[str, int]:
+    line = query.count("\n", 0, position) + 1
+    return {"line": line, "column": position - (query.rfind("\n", 0, position) + 1) + 1}
+
+
+def _locate(query: str, root: Selection, path: list[str | int]) -> list[dict[str, int]]:
+    """Where graphql-core locates the field at the end of `path` (1-based line and column)."""
+    selection = root
+    for part in path[1:]:
+        if isinstance(part, int):
+            continue
+        found = _find_field(selection.children, part)
+        if found is None:
+            break
+        selection = found
+    return [_line_column(query, selection.position)]
+
+
+def _find_field(selections: tuple[Selection, ...], name: str) -> Selection | None:
+    for selection in selections:
+        if selection.on_type is not None:
+            inner = _find_field(selection.children, name)
+            if inner is not None:
+                return inner
+        elif selection.key == name:
+            return selection
+    return None
+
+
+# Each object type the server answers with, its fields, and the interfaces it implements.
+_INTERFACES = {
+    "PythonError": ("Error",), "ErrorChainLink": ("Error",), "RepositoryNotFoundError": ("Error",),
+    "InvalidPipelineRunsFilterError": ("Error", "PipelineRunsError"),
+    "Runs": ("PipelineRuns",), "Schedules": (), "Sensors": (), "Workspace": (),
+    "RepositoryConnection": (), "AssetConnection": (),
+}  # fmt: skip
+_RUN_OBJECT_FIELDS = {"runId", "id", "pipelineName", "jobName", "status", "mode", "creationTime",
+                      "startTime", "endTime", "updateTime", "tags", "__typename"}  # fmt: skip
+
+
+def _matches_type(value: dict[str, Any], type_name: str) -> bool:
+    typename = value.get("__typename")
+    return typename == type_name or type_name in _INTERFACES.get(typename, ())
+
+
+def project(value: Any, selections: tuple[Selection, ...], variables: dict[str, Any]) -> Any:
+    """`value` with only the selected fields (aliases applied), as GraphQL answers it.
+
+    A dict's values may be callables taking the field's arguments (fields with arguments).
+
+    Raises:
+        GraphQLFailure: a selected field that the value's type does not have.
+    """
+    if value is None or not selections:
+        return value
+    if isinstance(value, list):
+        return [project(item, selections, variables) for item in value]
+    out: dict[str, Any] = {}
+    for selection in selections:
+        if selection.on_type is not None:
+            if _matches_type(value, selection.on_type):
+                for key, item in project(value, selection.children, variables).items():
+                    if isinstance(item, dict) and isinstance(out.get(key), dict):
+                        out[key] = {**out[key], **item}
+                    else:
+                        out[key] = item
+            continue
+        if selection.name == "__typename":
+            out[selection.key] = value.get("__typename")
+            continue
+        if selection.name not in value:
+            raise GraphQLFailure(
+                f'Cannot query field "{selection.name}" on type "{value.get("__typename", "?")}".'
+            )
+        item = value[selection.name]
+        if callable(item):
+            item = item(arguments_of(selection, variables))
+        out[selection.key] = project(item, selection.children, variables)
+    return out
 
 
 # ---- the server ------------------------------------------------------------------------------
+
+
+@dataclass
+class _PersistentFault:
+    operation: str
+    kind: str
+    variables: dict[str, Any] | None  # the request's variables must contain these (None: any)
+
+
+def _contains(actual: Any, wanted: Any) -> bool:
+    if isinstance(wanted, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and _contains(actual[key], value) for key, value in wanted.items()
+        )
+    return actual == wanted
 
 
 class SimulatedDagster:
@@ -196,11 +416,11 @@ class SimulatedDagster:
     def __init__(self, knobs: ServerKnobs | None = None, **overrides: Any) -> None:
         self.knobs = knobs or ServerKnobs()
         for key, value in overrides.items():
+            if not hasattr(self.knobs, key):
+                raise TypeError(f"unknown server knob {key!r}")
             setattr(self.knobs, key, value)
         k = self.knobs
-        for kind in k.fault_kinds:
-            if kind not in FAULT_KINDS:
-                raise ValueError(f"unknown fault kind {kind!r} (known: {FAULT_KINDS})")
+        k.fault_kinds = tuple(fault_kind(kind) for kind in k.fault_kinds)
         self.model = DagsterModel(
             runs=k.runs, seed=k.seed, repositories=k.repositories,
             assets_per_repository=k.assets_per_repository,
@@ -208,13 +428,17 @@ class SimulatedDagster:
             sensors_per_repository=k.sensors_per_repository,
             in_progress_runs=k.in_progress_runs, now=k.now,
             shared_sensor_names=k.shared_sensor_names,
-        )
+            stub_assets_per_repository=k.stub_assets_per_repository,
+            retired_assets_per_repository=k.retired_assets_per_repository,
+        )  # fmt: skip
+        self.statuses = ALL_STATUSES_1_11 if k.old_schema else ALL_STATUSES
         self.stats = ServerStats()
         self.url = ""
         self._random = random.Random(k.seed)
         self._scripted: dict[str, deque[str]] = {}
-        self._shapes: dict[str, _Shape] = {}
-        self._served_page = False  # the answer being built is a runs page (for stats)
+        self._persistent: list[_PersistentFault] = []
+        self._parsed: dict[str, tuple[Selection, ...]] = {}
+        self._served_page = False  # set while building a runs page (for stats)
         self._tokens = float(max(1.0, k.rate_limit_rps or 1.0))
         self._tokens_at = time.monotonic()
         self._runner: web.AppRunner | None = None
@@ -229,11 +453,20 @@ class SimulatedDagster:
 
     def script_faults(self, operation: str, kinds: list[str]) -> None:
         """The next `len(kinds)` requests with this operation name get these faults, in order."""
-        for kind in kinds:
-            if kind not in FAULT_KINDS:
-                raise ValueError(f"unknown fault kind {kind!r} (known: {FAULT_KINDS})")
+        canonical = [fault_kind(kind) for kind in kinds]
         with self.model.lock:
-            self._scripted.setdefault(operation, deque()).extend(kinds)
+            self._scripted.setdefault(operation, deque()).extend(canonical)
+
+    def fail_always(self, operation: str, kind: str, variables: dict[str, Any] | None = None) -> None:
+        """Every request of `operation` whose variables contain `variables` (a nested subset;
+        None: every request) gets the fault `kind`, until `stop_failing`."""
+        with self.model.lock:
+            self._persistent.append(_PersistentFault(operation, fault_kind(kind), variables))
+
+    def stop_failing(self, operation: str | None = None) -> None:
+        """Ends `fail_always` faults (of `operation`, or all)."""
+        with self.model.lock:
+            self._persistent = [f for f in self._persistent if operation not in (None, f.operation)]
 
     def add_runs(self, n: int, status: str | None = None) -> list[str]:
         """Adds `n` new runs (created now); returns their ids."""
@@ -243,6 +476,14 @@ class SimulatedDagster:
         """Changes a run's status; its update time becomes now."""
         self.model.set_run_status(run_id, status)
 
+    def delete_runs(self, run_ids: list[str]) -> None:
+        """Deletes runs (`DagsterInstance.delete_run`)."""
+        self.model.delete_runs(run_ids)
+
+    def set_location_state(self, location: str, state: str) -> None:
+        """A code location 'loaded', 'failed' (to load: a PythonError) or 'loading'."""
+        self.model.set_location_state(location, state)
+
     def expected_runs(self) -> Iterator[dict[str, Any]]:
         """The `dagster_runs` rows the connector should write, oldest first (= run_id order)."""
         return self.model.expected_runs()
@@ -250,10 +491,11 @@ class SimulatedDagster:
     def reset_stats(self) -> None:
         """Zeroes the counters (in place: requests in flight keep counting correctly)."""
         stats = self.stats
-        stats.requests = stats.responses_429 = stats.rate_limited = 0
+        stats.requests = stats.responses_429 = stats.rate_limited = stats.statement_timeouts = 0
         stats.run_pages = stats.runs_served = 0
         stats.run_pages_seconds = 0.0
-        for counter in (stats.by_operation, stats.faults, stats.answer_seconds, stats.answer_bytes):
+        for counter in (stats.by_operation, stats.faults, stats.answer_seconds, stats.answer_bytes,
+                        stats.status_codes, stats.limits_asked):  # fmt: skip
             counter.clear()
         stats.max_in_flight = stats.in_flight
 
@@ -331,7 +573,11 @@ class SimulatedDagster:
         return web.Response(text="<html><body>Simulated Dagster</body></html>", content_type="text/html")
 
     async def _server_info(self, request: web.Request) -> web.Response:
-        return web.json_response({"dagster_webserver_version": DAGSTER_VERSION})
+        return web.json_response({"dagster_webserver_version": self._version})
+
+    @property
+    def _version(self) -> str:
+        return OLD_DAGSTER_VERSION if self.knobs.old_schema else DAGSTER_VERSION
 
     def _rate_limited(self) -> int | None:
         """Seconds to wait if this request is beyond the rate limit, else None (and a token is spent)."""
@@ -347,11 +593,16 @@ class SimulatedDagster:
             return None
         return max(1, math.ceil((1.0 - self._tokens) / rps))
 
-    def _next_fault(self, operation: str) -> str | None:
+    def _next_fault(self, operation: str, variables: dict[str, Any]) -> str | None:
         with self.model.lock:
             scripted = self._scripted.get(operation)
             if scripted:
                 return scripted.popleft()
+            for fault in self._persistent:
+                if fault.operation == operation and (
+                    fault.variables is None or _contains(variables, fault.variables)
+                ):
+                    return fault.kind
         k = self.knobs
         if k.failure_rate > 0 and k.fault_kinds and self._random.random() < k.failure_rate:
             return self._random.choice(k.fault_kinds)
@@ -362,7 +613,9 @@ class SimulatedDagster:
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
-            return await self._respond(request, stats)
+            response = await self._respond(request, stats)
+            stats.status_codes[response.status] += 1
+            return response
         finally:
             stats.in_flight -= 1
 
@@ -370,20 +623,24 @@ class SimulatedDagster:
         raw = await request.read()
         try:
             payload = json.loads(raw)
-            query = payload["query"]
-            variables = payload.get("variables") or {}
-            if not isinstance(query, str) or not isinstance(variables, dict):
+            if not isinstance(payload, dict):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, TypeError):
             stats.requests += 1
             stats.by_operation["<invalid>"] += 1
-            return _errors("POST body must be a JSON object with 'query' (and 'variables')", 400)
+            return web.Response(status=400, text=f"GraphQL request is invalid JSON:\n{raw.decode(errors='replace')}")
+        query = payload.get("query")
+        variables = payload.get("variables") or {}
         operation = payload.get("operationName") or "<anonymous>"
         stats.requests += 1
         stats.by_operation[operation] += 1
+        if not isinstance(query, str):
+            return web.Response(status=400, text="No GraphQL query found in the request")
+        if not isinstance(variables, dict):
+            return _json_response({"data": None, "errors": [{"message": "Variables must be an object."}]}, 400)
 
         wait = self._rate_limited()
-        fault = None if wait is not None else self._next_fault(operation)
+        fault = None if wait is not None else self._next_fault(operation, variables)
         if self.knobs.latency_ms > 0:
             await asyncio.sleep(self.knobs.latency_ms / 1000)
         if wait is not None:
@@ -392,15 +649,13 @@ class SimulatedDagster:
             return web.Response(status=429, text="Too Many Requests", headers={"Retry-After": str(wait)})
         if fault is not None:
             stats.faults[fault] += 1
-            if fault not in ("truncated",):
-                return await self._fault(request, fault, stats)
+            if fault not in ("truncated", "python_error"):
+                return await self._fault(request, fault, query, stats)
 
         started = time.perf_counter()
         self._served_page = False  # set by _runs; answers are built without awaiting
-        try:
-            status, body = 200, _dumps({"data": self._answer(query, variables)}).encode()
-        except GraphQLFailure as failure:
-            status, body = failure.status, json.dumps({"errors": [{"message": str(failure)}]}).encode()
+        status, answer = self._execute(query, variables, captured=fault == "python_error")
+        body = _dumps(answer).encode()
         elapsed = time.perf_counter() - started
         stats.answer_seconds[operation] += elapsed
         if self._served_page:
@@ -411,21 +666,43 @@ class SimulatedDagster:
             body = body[: len(body) // 2]
         return web.Response(body=body, status=status, content_type="application/json")
 
-    async def _fault(self, request: web.Request, kind: str, stats: ServerStats) -> web.StreamResponse:
+    def _execute(self, query: str, variables: dict[str, Any], captured: bool = False) -> tuple[int, dict]:
+        """The HTTP status and JSON answer of a query, as dagster-webserver 1.13 gives them."""
+        try:
+            roots = self._operation(query)
+            if captured:  # a resolver's exception caught by `capture_error`
+                return 500, self._python_error_answer(roots, variables)
+            return 200, {"data": self._answer_roots(roots, variables)}
+        except GraphQLFailure as failure:
+            error: dict[str, Any] = {"message": str(failure)}
+            if failure.locations:
+                error["locations"] = failure.locations
+            return failure.status, {"data": None, "errors": [error]}
+        except ResolverFailure as failure:
+            roots = self._operation(query)
+            root = next(r for r in roots if r.key == failure.path[0])
+            return 500, _resolver_error_answer(str(failure), failure.path, _locate(query, root, failure.path),
+                                               failure.exception)  # fmt: skip
+
+    async def _fault(self, request: web.Request, kind: str, query: str, stats: ServerStats) -> web.StreamResponse:
         if kind in ("500", "502", "503", "504"):
-            reason = {"500": "Internal Server Error", "502": "Bad Gateway", "503": "Service Unavailable",
-                      "504": "Gateway Timeout"}[kind]
-            return web.Response(status=int(kind), text=f"{kind} {reason} (simulated fault)")
+            reason = {"500": "Internal Server Error", "502": "Bad Gateway", "503": "Service Temporarily Unavailable",
+                      "504": "Gateway Time-out"}[kind]  # fmt: skip
+            return web.Response(status=int(kind), text=_HTML_ERROR.format(code=kind, reason=reason),
+                                content_type="text/html")  # fmt: skip
         if kind == "429":
             stats.responses_429 += 1
             return web.Response(status=429, text="Too Many Requests", headers={"Retry-After": "1"})
         if kind == "401":
             return web.Response(status=401, text="Unauthorized: invalid Dagster-Cloud-Api-Token")
         if kind == "not_json":
-            return web.Response(
-                status=200, content_type="text/html",
-                text="<html><head><title>Sign in</title></head><body>Please sign in</body></html>",
-            )
+            return web.Response(status=200, text=_SIGN_IN_PAGE, content_type="text/html")
+        if kind in ("statement_timeout", "resolver_error"):
+            try:
+                roots = self._operation(query)
+            except GraphQLFailure:
+                roots = ()
+            return _json_response(self._fault_answer(kind, query, roots), 500)
         if kind == "timeout":
             await asyncio.sleep(self.knobs.hang_seconds)  # cancelled when the client hangs up
             return web.Response(status=504, text="simulated hang ended")
@@ -440,105 +717,310 @@ class SimulatedDagster:
             raise asyncio.CancelledError()  # nothing more to send on this connection
         raise AssertionError(kind)
 
+    @staticmethod
+    def _fault_answer(kind: str, query: str, roots: tuple[Selection, ...]) -> dict[str, Any]:
+        """A resolver failure of the operation's first root field, where Dagster would raise."""
+        if not roots:
+            return {"data": None, "errors": [{"message": STATEMENT_TIMEOUT if kind == "statement_timeout" else RESOLVER_ERROR}]}
+        root = roots[0]
+        path: list[str | int] = {
+            "runsOrError": [root.key, "results"],
+            "schedulesOrError": [root.key, "results", 0, "scheduleState"],
+            "sensorsOrError": [root.key, "results", 0, "sensorState"],
+            "assetsOrError": [root.key, "nodes", 0, "definition"],
+            "assetsLatestInfo": [root.key, 0, "latestMaterialization"],
+        }.get(root.name, [root.key])
+        if kind == "statement_timeout":
+            message = STATEMENT_TIMEOUT + _RUN_SQL.replace("%d", "5000")
+            return _resolver_error_answer(message, path, _locate(query, root, path),
+                                          "sqlalchemy.exc.OperationalError")  # fmt: skip
+        return _resolver_error_answer(RESOLVER_ERROR, path, _locate(query, root, path),
+                                      "dagster._core.errors.DagsterInvariantViolationError")  # fmt: skip
+
+    def _python_error_answer(self, roots: tuple[Selection, ...], variables: dict[str, Any]) -> dict[str, Any]:
+        """The first `...OrError` root answers a PythonError (capture_error); others as usual."""
+        data: dict[str, Any] = {}
+        replaced = False
+        for root in roots:
+            if not replaced and root.name.endswith("OrError"):
+                replaced = True
+                error = python_error(f"dagster._core.errors.DagsterInvariantViolationError: {RESOLVER_ERROR}\n",
+                                     "DagsterInvariantViolationError")
+                data[root.key] = project(error, root.children, variables)
+            else:
+                data[root.key] = self._resolve_root(root, variables)
+        return {"data": data}
+
     # ---- answers ------------------------------------------------------------------------------
 
-    def _answer(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        shape = self._shapes.get(query)
-        if shape is None:
-            shape = _shape(query)
-            if len(self._shapes) < 1000:
-                self._shapes[query] = shape
-        root = shape.root
-        if root == "version":
-            return {"version": DAGSTER_VERSION}
-        if root == "runsOrError":
-            return {"runsOrError": self._runs(query, shape, variables)}
-        if root == "repositoriesOrError":
-            nodes = [{"name": name, "location": {"name": location}}
-                     for location, name in self.model.repository_list()]
-            return {"repositoriesOrError": {"__typename": "RepositoryConnection", "nodes": nodes}}
-        if root in ("schedulesOrError", "sensorsOrError"):
-            return {root: self._instigators(root, query, variables)}
-        if root == "repositoryOrError":
-            return {root: self._repository(query, shape, variables)}
-        raise GraphQLFailure(f'Cannot query field "{root}" on type "Query".')
+    def _operation(self, query: str) -> tuple[Selection, ...]:
+        roots = self._parsed.get(query)
+        if roots is None:
+            roots = parse_operation(query)
+            self._validate(roots)
+            if len(self._parsed) < 1000:
+                self._parsed[query] = roots
+        return roots
 
-    def _runs(self, query: str, shape: _Shape, variables: dict[str, Any]) -> dict[str, Any]:
-        arguments = _arguments(query, "runsOrError", variables)
-        runs_filter = arguments.get("filter") or {}
-        if not isinstance(runs_filter, dict):
-            raise GraphQLFailure("Variable '$filter' got invalid value; expected type 'RunsFilter'.")
-        answer: dict[str, Any] = {"__typename": "Runs"}
-        if shape.wants_results:
-            limit = arguments.get("limit")
-            model = self.model
-            with model.lock:
-                indices = model.select_indices(runs_filter, arguments.get("cursor"), limit)
-                self.stats.runs_served += len(indices)
-                self._served_page = True
-                if shape.run_fields == RUN_FIELDS:  # the connector's page: pre-serialised runs
-                    answer["results"] = RawJSON("[" + ", ".join(map(model.run_json, indices)) + "]")
+    def _validate(self, roots: tuple[Selection, ...]) -> None:
+        """What graphql-core's validation would refuse before executing (HTTP 400)."""
+        for root in roots:
+            if root.name == "__type" and not self.knobs.introspection:
+                raise GraphQLFailure(
+                    "GraphQL introspection has been disabled, but the requested query contained "
+                    "the field '__type'."
+                )
+            if root.name == "runsOrError":
+                results = _find_field(root.children, "results")
+                if results is not None:
+                    for child in results.children:
+                        if child.on_type is None and child.name not in _RUN_OBJECT_FIELDS:
+                            raise GraphQLFailure(f'Cannot query field "{child.name}" on type "Run".')
+            if root.name == "sensorsOrError" and self.knobs.old_schema:
+                if _mentions(root.children, "sensorType"):
+                    raise GraphQLFailure('Cannot query field "sensorType" on type "Sensor".')
+
+    def _answer(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """The `data` of a successful answer (raises GraphQLFailure or ResolverFailure)."""
+        return self._answer_roots(self._operation(query), variables)
+
+    def _answer_roots(self, roots: tuple[Selection, ...], variables: dict[str, Any]) -> dict[str, Any]:
+        return {root.key: self._resolve_root(root, variables) for root in roots}
+
+    def _resolve_root(self, root: Selection, variables: dict[str, Any]) -> Any:
+        name = root.name
+        if name == "version":
+            return self._version
+        if name == "__typename":
+            return "Query"
+        if name == "__type":
+            return project(self._introspect_type(arguments_of(root, variables).get("name")), root.children, variables)
+        if name == "runsOrError":
+            return self._runs(root, variables)
+        if name == "workspaceOrError":
+            return project(self._workspace(), root.children, variables)
+        if name == "repositoriesOrError":
+            nodes = [{"__typename": "Repository", "name": repo, "location": {"__typename": "RepositoryLocation", "name": loc}}
+                     for loc, repo in self.model.repository_list()]  # fmt: skip
+            value = {"__typename": "RepositoryConnection", "nodes": nodes}
+            return project(value, root.children, variables)
+        if name in ("schedulesOrError", "sensorsOrError"):
+            return project(self._instigators(name, arguments_of(root, variables)), root.children, variables)
+        if name == "assetsOrError":
+            return project(self._assets(root, variables), root.children, variables)
+        if name == "assetsLatestInfo":
+            return project(self._assets_latest(root, variables), root.children, variables)
+        raise GraphQLFailure(f'Cannot query field "{name}" on type "Query".')
+
+    def _introspect_type(self, name: Any) -> dict[str, Any] | None:
+        if name != "RunStatus":
+            return None  # the simulated schema introspects its run statuses only
+        values = [{"__typename": "__EnumValue", "name": status, "description": None,
+                   "isDeprecated": False, "deprecationReason": None} for status in self.statuses]  # fmt: skip
+        return {"__typename": "__Type", "kind": "ENUM", "name": "RunStatus",
+                "description": "The status of run execution.",
+                "enumValues": lambda arguments: values}  # fmt: skip
+
+    def _limit(self, limit: Any, path: list[str | int]) -> int | None:
+        """The limit the storage applies: none for absent or 0, clamped by `max_page_size`."""
+        if limit is not None and not isinstance(limit, int):
+            raise GraphQLFailure(f"Variable '$limit' got invalid value {json.dumps(limit)}; Int cannot represent non-integer value.")
+        if limit is not None and limit < 0:
+            raise ResolverFailure(
+                "(psycopg2.errors.InvalidRowCountInLimitClause) LIMIT must not be negative", path
+            )
+        maximum = self.knobs.max_page_size
+        if maximum:
+            return min(limit, maximum) if limit else maximum
+        return limit or None
+
+    def _runs(self, root: Selection, variables: dict[str, Any]) -> dict[str, Any]:
+        arguments = arguments_of(root, variables)
+        runs_filter = arguments.get("filter")
+        if runs_filter is not None and not isinstance(runs_filter, dict):
+            raise GraphQLFailure("Variable '$filter' got invalid value; Expected type 'RunsFilter' to be an object.")
+        try:
+            normalised = self.model.normalise(runs_filter, self.statuses)
+        except RunsFilterError as error:
+            raise GraphQLFailure(f"Variable '$filter' got invalid value {json.dumps(runs_filter)}; {error}") from None
+        cursor = arguments.get("cursor")
+        if cursor is not None and not isinstance(cursor, str):
+            raise GraphQLFailure(f"Variable '$cursor' got invalid value {json.dumps(cursor)}; String cannot represent a non string value.")
+        answer: dict[str, Any] = {}
+        for selection in root.children:
+            if selection.on_type is None:
+                if selection.name == "__typename":
+                    answer[selection.key] = "Runs"
+                    continue
+                raise GraphQLFailure(f'Cannot query field "{selection.name}" on type "RunsOrError". '
+                                     "Did you mean to use an inline fragment on \"Runs\"?")  # fmt: skip
+            if selection.on_type not in ("Runs", "PipelineRuns"):
+                continue  # `... on Error`, `... on PythonError`: not this answer's type
+            for child in selection.children:
+                if child.name == "__typename":
+                    answer[child.key] = "Runs"
+                elif child.name == "results":
+                    answer[child.key] = self._run_results(root, child, normalised, cursor, arguments.get("limit"))
+                elif child.name == "count":
+                    answer[child.key] = self.model.count_runs(normalised, normalised=True)
                 else:
-                    fields = shape.run_fields
-                    answer["results"] = [model.run(index).graphql(fields) for index in indices]
-        if shape.wants_count:
-            answer["count"] = self.model.count_runs(runs_filter)
+                    raise GraphQLFailure(f'Cannot query field "{child.name}" on type "Runs".')
         return answer
 
-    def _repository_or_error(self, selector: Any) -> int | dict[str, Any]:
-        index = self.model.repository_index(selector if isinstance(selector, dict) else None)
-        if index is None:
-            selector = selector if isinstance(selector, dict) else {}
-            return {
-                "__typename": "RepositoryNotFoundError",
-                "message": f"Could not find Repository {selector.get('repositoryLocationName')}."
-                           f"{selector.get('repositoryName')}",
-            }
-        return index
+    def _run_results(self, root: Selection, results: Selection, normalised: dict[str, Any],
+                     cursor: str | None, asked: Any) -> Any:  # fmt: skip
+        path: list[str | int] = [root.key, results.key]
+        self.stats.limits_asked[asked] += 1
+        limit = self._limit(asked, path)
+        model = self.model
+        with model.lock:
+            timeout_rows = self.knobs.statement_timeout_rows
+            fetch = limit if timeout_rows is None or (limit is not None and limit <= timeout_rows) else timeout_rows + 1
+            indices = model.select_indices(normalised, cursor, fetch, normalised=True)
+            if timeout_rows is not None and len(indices) > timeout_rows:
+                self.stats.statement_timeouts += 1
+                raise ResolverFailure(STATEMENT_TIMEOUT + _RUN_SQL.replace("%d", str(limit)), path)
+            self.stats.runs_served += len(indices)
+            self._served_page = True
+            fields = tuple(child.key for child in results.children)
+            names = tuple(child.name for child in results.children)
+            tags = _find_field(results.children, "tags")
+            plain_tags = tags is None or {c.name for c in tags.children} == {"key", "value"}
+            if fields == RUN_FIELDS and names == RUN_FIELDS and plain_tags:  # the connector's page
+                return RawJSON("[" + ",".join(map(model.run_json, indices)) + "]")
+            out = []
+            for index in indices:
+                run = model.run(index).graphql(names)
+                out.append({child.key: run[child.name] for child in results.children})
+            return out
 
-    def _instigators(self, root: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        if root == "sensorsOrError" and self.knobs.old_schema and re.search(r"\bsensorType\b", query):
-            raise GraphQLFailure('Cannot query field "sensorType" on type "Sensor".')
-        selector = _arguments(query, root, variables).get("repositorySelector")
-        found = self._repository_or_error(selector)
-        if isinstance(found, dict):
-            return found
+    def _workspace(self) -> dict[str, Any]:
+        entries = []
+        for name, state in self.model.locations():
+            if state == "loaded":
+                location = {"__typename": "RepositoryLocation", "id": name, "name": name,
+                            "repositories": [{"__typename": "Repository", "id": f"{REPOSITORY_NAME}@{name}",
+                                              "name": REPOSITORY_NAME}]}  # fmt: skip
+            elif state == "failed":
+                # As a code server reports a definitions module that fails to import.
+                cause = python_error(f"ModuleNotFoundError: No module named '{name}_helpers'\n", "ModuleNotFoundError")
+                location = python_error(
+                    "dagster._core.errors.DagsterUserCodeProcessError: Error occurred during the loading of "
+                    f"Dagster definitions in\nexecutable_path=/usr/local/bin/python, module_name={name}.definitions, "
+                    "working_directory=/opt/dagster/app\n", "DagsterUserCodeProcessError", causes=[cause])
+            else:
+                location = None
+            entries.append({
+                "__typename": "WorkspaceLocationEntry", "id": name, "name": name,
+                "loadStatus": "LOADING" if state == "loading" else "LOADED",
+                "locationOrLoadError": location, "updatedTimestamp": self.model.now_ms / 1000,
+            })  # fmt: skip
+        return {"__typename": "Workspace", "id": "Workspace", "locationEntries": entries}
+
+    def _instigators(self, root: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        selector = arguments.get("repositorySelector")
+        if not isinstance(selector, dict):
+            raise GraphQLFailure("Variable '$repositorySelector' of required type 'RepositorySelector!' was not provided.")
+        index = self.model.repository_index(selector)
+        if index is None:
+            return {"__typename": "RepositoryNotFoundError",
+                    "repositoryName": selector.get("repositoryName"),
+                    "repositoryLocationName": selector.get("repositoryLocationName"),
+                    "message": f"Could not find Repository {selector.get('repositoryLocationName')}."
+                               f"{selector.get('repositoryName')}"}  # fmt: skip
         if root == "schedulesOrError":
-            return {"__typename": "Schedules", "results": self.model.schedules(found)}
-        sensors = self.model.sensors(found)
+            return {"__typename": "Schedules", "results": self.model.schedules(index)}
+        sensors = self.model.sensors(index)
         if self.knobs.old_schema:
             sensors = [{k: v for k, v in s.items() if k != "sensorType"} for s in sensors]
         return {"__typename": "Sensors", "results": sensors}
 
-    def _repository(self, query: str, shape: _Shape, variables: dict[str, Any]) -> dict[str, Any]:
-        if shape.asset_connection and self.knobs.old_schema:
-            raise GraphQLFailure('Cannot query field "assetNodesConnection" on type "Repository".')
-        selector = _arguments(query, "repositoryOrError", variables).get("repositorySelector")
-        found = self._repository_or_error(selector)
-        if isinstance(found, dict):
-            return found
-        nodes = self.model.asset_nodes(found)
-        answer: dict[str, Any] = {"__typename": "Repository"}
-        if shape.asset_connection:
-            arguments = _arguments(query, "assetNodesConnection", variables)
-            limit, cursor = arguments.get("limit"), arguments.get("cursor")
-            if not isinstance(limit, int) or limit <= 0 or limit > 10_000:
-                return {
-                    "__typename": "PythonError",
-                    "message": "dagster._core.errors.DagsterInvariantViolationError: "
-                               f"assetNodesConnection limit must be between 1 and 10000 (got {limit}).",
-                }
-            if cursor is not None:
-                nodes = [item for item in nodes if item[0] > cursor]
-            page = nodes[:limit]
-            answer["assetNodesConnection"] = {
-                "nodes": [node for _, node in page],
-                "cursor": page[-1][0] if page else cursor,
-                "hasMore": len(nodes) > limit,
-            }
-        if re.search(r"\bassetNodes\s*\{", query):
-            answer["assetNodes"] = [node for _, node in nodes]
-        return answer
+    def _assets(self, root: Selection, variables: dict[str, Any]) -> dict[str, Any]:
+        arguments = arguments_of(root, variables)
+        if arguments.get("prefix") or arguments.get("assetKeys"):
+            raise GraphQLFailure("The simulated Dagster does not filter assetsOrError by prefix or assetKeys.")
+        cursor = arguments.get("cursor")
+        limit = self._limit(arguments.get("limit"), [root.key])
+        keys, next_cursor = self.model.assets_page(cursor, limit)
+        return {"__typename": "AssetConnection",
+                "nodes": [self._asset_object(key) for key in keys], "cursor": next_cursor}  # fmt: skip
+
+    def _asset_object(self, key: Any) -> dict[str, Any]:
+        definition = None
+        if key.definition is not None:
+            location = key.definition["location"]
+            definition = {
+                "__typename": "AssetNode", "id": f"{location}.{REPOSITORY_NAME}.{'/'.join(key.path)}",
+                "assetKey": {"__typename": "AssetKey", "path": key.path},
+                "isAutoCreatedStub": key.definition["isAutoCreatedStub"],
+                "description": key.definition["description"],
+                "repository": {"__typename": "Repository", "id": f"{REPOSITORY_NAME}@{location}", "name": REPOSITORY_NAME,
+                               "location": {"__typename": "RepositoryLocation", "id": location, "name": location}},
+            }  # fmt: skip
+        latest = key.latest
+
+        def materializations(arguments: dict[str, Any]) -> list[dict[str, Any]]:
+            return [] if latest is None or arguments.get("limit") == 0 else [_materialization(latest)]
+
+        return {"__typename": "Asset", "id": json.dumps(key.path), "key": {"__typename": "AssetKey", "path": key.path},
+                "definition": definition, "assetMaterializations": materializations}  # fmt: skip
+
+    def _assets_latest(self, root: Selection, variables: dict[str, Any]) -> list[dict[str, Any]]:
+        arguments = arguments_of(root, variables)
+        keys = arguments.get("assetKeys")
+        if not isinstance(keys, list):
+            raise GraphQLFailure("Variable '$assetKeys' of required type '[AssetKeyInput!]!' was not provided.")
+        paths: dict[tuple[str, ...], None] = {}
+        for key in keys:
+            if not isinstance(key, dict) or not isinstance(key.get("path"), list):
+                raise GraphQLFailure("Variable '$assetKeys' got invalid value; Field 'path' of required type '[String!]!' was not provided.")
+            paths[tuple(key["path"])] = None
+        infos = []
+        # Dagster iterates over a set of AssetKeys: the order is not the request's.
+        for path in sorted(paths, key=lambda p: hash(json.dumps(p)) & 0xFFFF):
+            asset = self.model.asset(list(path))
+            latest = asset.latest if asset is not None else None
+            infos.append({
+                "__typename": "AssetLatestInfo", "id": f"{json.dumps(list(path))}",
+                "assetKey": {"__typename": "AssetKey", "path": list(path)},
+                "latestMaterialization": _materialization(latest) if latest else None,
+                "unstartedRunIds": [], "inProgressRunIds": [], "latestRun": None,
+            })  # fmt: skip
+        return infos
+
+
+def python_error(message: str, class_name: str, causes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A `PythonError` with every field of dagster-graphql's (`message` is the text of
+    `traceback.format_exception_only`, as SerializableErrorInfo keeps it; `causes` the explicit
+    `raise ... from` chain, outermost first)."""
+    causes = causes or []
+    return {
+        "__typename": "PythonError", "message": message, "className": class_name, "stack": list(_STACK),
+        "cause": causes[0] if causes else None, "causes": causes,
+        "errorChain": [{"__typename": "ErrorChainLink", "message": cause["message"], "error": cause,
+                        "isExplicitLink": True} for cause in causes],
+    }  # fmt: skip
+
+
+def _materialization(latest: dict[str, str]) -> dict[str, Any]:
+    return {"__typename": "MaterializationEvent", "runId": latest["runId"], "timestamp": latest["timestamp"]}
+
+
+def _mentions(selections: tuple[Selection, ...], name: str) -> bool:
+    return any(s.name == name or _mentions(s.children, name) for s in selections)
+
+
+def _resolver_error_answer(message: str, path: list[str | int], locations: list[dict[str, int]],
+                           exception: str) -> dict[str, Any]:  # fmt: skip
+    """dagster-webserver's answer when a resolver raised: the error reaches the non-null root
+    field, so `data` is null; `extensions.errorInfo` is the packed SerializableErrorInfo."""
+    return {"data": None, "errors": [{
+        "message": message, "locations": locations, "path": path,
+        "extensions": {"errorInfo": {
+            "__class__": "SerializableErrorInfo", "message": f"{exception}: {message}\n",
+            "stack": list(_STACK), "cls_name": exception.rsplit(".", 1)[-1], "cause": None, "context": None,
+        }},
+    }]}  # fmt: skip
 
 
 class RawJSON(str):
@@ -549,7 +1031,7 @@ _RAW_MARK = "\u0000raw-json\u0000"
 
 
 def _dumps(answer: dict[str, Any]) -> str:
-    """`json.dumps` (once per answer) that splices in at most one `RawJSON` value."""
+    """Compact `json.dumps` (once per answer) that splices in at most one `RawJSON` value."""
     raw: list[RawJSON] = []
 
     def mark(value: Any) -> Any:
@@ -560,19 +1042,15 @@ def _dumps(answer: dict[str, Any]) -> str:
             return {key: mark(item) for key, item in value.items()}
         return value
 
-    text = json.dumps(mark(answer))
+    text = json.dumps(mark(answer), ensure_ascii=False, separators=(",", ":"))
     if not raw:
         return text
     assert len(raw) == 1, "one pre-serialised value per answer"
     return text.replace(json.dumps(_RAW_MARK), raw[0], 1)
 
 
-def _errors(message: str, status: int) -> web.Response:
-    return web.Response(
-        body=json.dumps({"errors": [{"message": message}]}).encode(),
-        status=status,
-        content_type="application/json",
-    )
+def _json_response(answer: dict[str, Any], status: int) -> web.Response:
+    return web.Response(body=_dumps(answer).encode(), status=status, content_type="application/json")
 
 
 def main() -> None:  # pragma: no cover - manual use: python -m benchmarks.simulated_dagster
@@ -583,11 +1061,12 @@ def main() -> None:  # pragma: no cover - manual use: python -m benchmarks.simul
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--rate-limit-rps", type=float, default=None)
     parser.add_argument("--failure-rate", type=float, default=0.0)
+    parser.add_argument("--max-page-size", type=int, default=None)
     parser.add_argument("--port", type=int, default=3001)
     parser.add_argument("--seconds", type=float, default=3600, help="serve this long, then stop")
     args = parser.parse_args()
     knobs = ServerKnobs(runs=args.runs, latency_ms=args.latency_ms, rate_limit_rps=args.rate_limit_rps,
-                        failure_rate=args.failure_rate, port=args.port)
+                        failure_rate=args.failure_rate, max_page_size=args.max_page_size, port=args.port)  # fmt: skip
     with SimulatedDagster(knobs) as server:
         print(f"simulated Dagster at {server.url}/graphql ({args.runs} runs)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -2,6 +2,7 @@
 
 Copied into each baseline project (they run in isolated copies, without `extractor/`), so a
 baseline writes the same tables, keys and column types as the connector.
+`test_tables_match_the_connector` (benchmarks/test_simulated_dagster.py) keeps them equal.
 """
 
 TABLES = [
@@ -10,32 +11,33 @@ TABLES = [
         "primary_key": ["run_id"],
         "columns": {
             "run_id": "STRING", "pipeline_name": "STRING", "status": "STRING", "mode": "STRING",
-            "start_time": "UTC_DATETIME", "end_time": "UTC_DATETIME", "update_time": "UTC_DATETIME",
-            "tags": "JSON",
+            "creation_time": "UTC_DATETIME", "start_time": "UTC_DATETIME", "end_time": "UTC_DATETIME",
+            "update_time": "UTC_DATETIME", "tags": "JSON",
         },
     },
     {
         "table": "dagster_assets",
         "primary_key": ["id"],
         "columns": {
-            "id": "STRING", "key_path": "STRING", "description": "STRING",
-            "last_materialization_run_id": "STRING", "last_materialization_time": "UTC_DATETIME",
+            "id": "STRING", "key_path": "STRING", "description": "STRING", "code_location": "STRING",
+            "repository": "STRING", "last_materialization_run_id": "STRING",
+            "last_materialization_time": "UTC_DATETIME",
         },
     },
     {
         "table": "dagster_schedules",
         "primary_key": ["id"],
         "columns": {
-            "id": "STRING", "name": "STRING", "cron_schedule": "STRING", "pipeline_name": "STRING",
-            "status": "STRING", "running_count": "INT",
+            "id": "STRING", "name": "STRING", "code_location": "STRING", "repository": "STRING",
+            "cron_schedule": "STRING", "pipeline_name": "STRING", "status": "STRING", "running_count": "INT",
         },
     },
     {
         "table": "dagster_sensors",
         "primary_key": ["id"],
         "columns": {
-            "id": "STRING", "name": "STRING", "sensor_type": "STRING", "pipeline_name": "STRING",
-            "status": "STRING", "active_run_ids": "STRING",
+            "id": "STRING", "name": "STRING", "code_location": "STRING", "repository": "STRING",
+            "sensor_type": "STRING", "pipeline_name": "STRING", "status": "STRING", "active_run_ids": "STRING",
         },
     },
 ]

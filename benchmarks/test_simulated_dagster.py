@@ -1,4 +1,5 @@
-"""Tests of the simulated Dagster server (not collected by default: `pytest benchmarks/`)."""
+"""Tests of the simulated Dagster server: its run filters against a brute-force reading of
+Dagster's semantics, the shapes of its answers to the connector's documents, and its faults."""
 
 from __future__ import annotations
 
@@ -6,27 +7,58 @@ import asyncio
 import json
 import random
 import time
+from datetime import datetime, timezone
 
 import aiohttp
 import pytest
 
-from benchmarks.dagster_model import ALL_STATUSES, IN_PROGRESS_STATUSES, RUN_FIELDS, DagsterModel
-from benchmarks.simulated_dagster import ServerKnobs, SimulatedDagster
+from benchmarks.dagster_model import (
+    ALL_STATUSES, NOT_FINISHED_STATUSES, RUN_FIELDS, DagsterModel, asset_sort_key, selector_id,
+)  # fmt: skip
+from benchmarks.simulated_dagster import STATEMENT_TIMEOUT, ServerKnobs, SimulatedDagster
 from extractor import documents
 
 SELECTOR = {"repositoryLocationName": "analytics", "repositoryName": "__repository__"}
+INGESTION = {"repositoryLocationName": "ingestion", "repositoryName": "__repository__"}
 
 
-def _brute(model: DagsterModel, runs_filter: dict, cursor: str | None, limit: int | None) -> list[str]:
-    f = model._normalise(runs_filter)
-    upper = model.total_runs
-    if cursor is not None:
-        position = model.index_of(cursor)
-        if position is None:
+def _dagster_time(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def _brute(model: DagsterModel, raw: dict, cursor: str | None, limit: int | None) -> list[str]:
+    """Dagster's `runsOrError` re-stated from its source (RunsFilter.to_selector,
+    SqlRunStorage._add_filters_to_query / _add_cursor_limit_to_query), over every run."""
+    runs = [model.run(i) for i in range(model.stored_runs) if i not in model._deleted]
+    by_id = {run.run_id: run for run in runs}
+    if cursor:
+        if cursor not in by_id:
             return []
-        upper = position
-    ids = [run.run_id for run in (model.run(i) for i in reversed(range(upper))) if model.matches(run, f)]
-    return ids if limit is None else ids[:limit]
+        runs = [run for run in runs if run.index < by_id[cursor].index]
+    tags = {tag["key"]: tag["value"] for tag in raw["tags"]} if raw.get("tags") else {}
+    bounds = {key: _dagster_time(raw[key]) for key in
+              ("updatedAfter", "updatedBefore", "createdAfter", "createdBefore") if raw.get(key)}  # fmt: skip
+    found = []
+    for run in reversed(runs):
+        created, updated = _dagster_time(run.create_ms / 1000), _dagster_time(run.update_ms / 1000)
+        if raw.get("runIds") and run.run_id not in raw["runIds"]:
+            continue
+        if raw.get("statuses") and run.status not in raw["statuses"]:
+            continue
+        if raw.get("pipelineName") and run.job != raw["pipelineName"]:
+            continue
+        if "updatedAfter" in bounds and not updated > bounds["updatedAfter"]:
+            continue
+        if "updatedBefore" in bounds and not updated < bounds["updatedBefore"]:
+            continue
+        if "createdAfter" in bounds and not created > bounds["createdAfter"]:
+            continue
+        if "createdBefore" in bounds and not created < bounds["createdBefore"]:
+            continue
+        if any(run.tag_value(key) != value for key, value in tags.items()):
+            continue
+        found.append(run.run_id)
+    return found[:limit] if limit else found
 
 
 def test_model_queries_match_a_brute_force_reading_of_dagster_semantics() -> None:
@@ -34,27 +66,37 @@ def test_model_queries_match_a_brute_force_reading_of_dagster_semantics() -> Non
     model = DagsterModel(runs=400, seed=2, now=1_700_000_000.0)
     model.add_runs(4)
     model.add_runs(2, status="STARTED")
+    model.add_runs(1, status="SUSPENDED")
     for index in rng.sample(range(400), 15):
         model.set_run_status(model.run_id(index), rng.choice(ALL_STATUSES))
-    runs = [model.run(i) for i in range(model.total_runs)]
+    deleted = [model.run_id(i) for i in rng.sample(range(400), 6)] + [model.run_id(402)]
+    model.delete_runs(deleted)
+    runs = [model.run(i) for i in range(model.stored_runs)]
     times = sorted({r.create_ms / 1000 for r in runs} | {r.update_ms / 1000 for r in runs})
-    for _ in range(1500):
+    for _ in range(2000):
         f: dict = {}
         for key in ("updatedAfter", "updatedBefore", "createdAfter", "createdBefore"):
             if rng.random() < 0.3:
-                f[key] = rng.choice(times) + rng.choice([0, 0.0004, -0.0004, 3000, -3000])
+                # Offsets below a microsecond too: Dagster rounds the float to a datetime first.
+                f[key] = rng.choice(times) + rng.choice([0, 0.0004, -0.0004, 3e-7, -3e-7, 6e-7, 3000, -3000])
         if rng.random() < 0.2:
             f["statuses"] = rng.sample(ALL_STATUSES, rng.randint(0, 3))
         if rng.random() < 0.1:
-            f["statuses"] = list(IN_PROGRESS_STATUSES)
+            f["statuses"] = list(NOT_FINISHED_STATUSES)
+        if rng.random() < 0.05:
+            f["statuses"] = list(ALL_STATUSES)
         if rng.random() < 0.1:
-            f["runIds"] = [rng.choice(runs).run_id, "not-a-run"]
+            f["runIds"] = [rng.choice(runs).run_id, "not-a-run", rng.choice(deleted)]
         if rng.random() < 0.1:
             f["tags"] = [{"key": ".dagster/repository", "value": "__repository__@analytics"}]
-        cursor = rng.choice([None, None, rng.choice(runs).run_id, "00000001-bogus"])
-        limit = rng.choice([None, 1, 9, 100])
-        assert [r.run_id for r in model.select_runs(f, cursor, limit)] == _brute(model, f, cursor, limit)
-        assert model.count_runs(f) == len(_brute(model, f, None, None))
+        if rng.random() < 0.05:
+            f["tags"] = [{"key": "team", "value": "ml"}, {"key": "team", "value": "data"}]
+        if rng.random() < 0.05:
+            f["pipelineName"] = "reporting_job"
+        cursor = rng.choice([None, None, "", rng.choice(runs).run_id, rng.choice(deleted), "00000001-bogus"])
+        limit = rng.choice([None, 0, 1, 9, 100])
+        assert [r.run_id for r in model.select_runs(f, cursor, limit)] == _brute(model, f, cursor, limit), (f, cursor, limit)
+        assert model.count_runs(f) == len(_brute(model, f, None, None)), f
 
 
 def test_run_json_is_the_json_of_the_run() -> None:
@@ -62,6 +104,7 @@ def test_run_json_is_the_json_of_the_run() -> None:
     model.set_run_status(model.run_id(7), "FAILURE")
     for index in list(range(0, 5000, 37)) + [7, 4999]:
         assert json.loads(model.run_json(index)) == model.run(index).graphql(RUN_FIELDS)
+    assert tuple(model.run(3).graphql()) == RUN_FIELDS
 
 
 def test_runs_are_ordered_and_ids_map_back() -> None:
@@ -73,64 +116,203 @@ def test_runs_are_ordered_and_ids_map_back() -> None:
     assert model.count_runs({"updatedAfter": model.now_ms / 1000 - 86_400}) > 0
 
 
+def test_the_connector_queries_stay_cheap_at_a_million_runs() -> None:
+    """No query the connector sends may scan the history (the benchmark runs 1M runs)."""
+    model = DagsterModel(runs=1_000_000)
+    now = model.now_ms / 1000
+    started = time.perf_counter()
+    assert len(model.select_indices({"statuses": list(NOT_FINISHED_STATUSES)}, None, 5000)) == 6
+    assert model.count_runs({"createdBefore": now - 30 * 86400}) > 900_000
+    model.select_indices({"updatedAfter": now - 3600, "statuses": list(ALL_STATUSES)}, None, 5000)
+    model.select_indices({"runIds": [model.run_id(5), model.run_id(999_999)]}, None, 100)
+    model.select_indices({"createdAfter": now - 200 * 86400, "createdBefore": now - 100 * 86400},
+                         model.run_id(600_000), 5000)  # fmt: skip
+    assert time.perf_counter() - started < 1.0
+
+
 async def _post(session: aiohttp.ClientSession, url: str, operation, variables=None, timeout=5.0):
     body = json.dumps({"query": operation.document, "variables": variables or {},
-                       "operationName": operation.name})
+                       "operationName": operation.name})  # fmt: skip
     async with session.post(url, data=body, timeout=aiohttp.ClientTimeout(total=timeout)) as response:
         return response.status, response.headers, await response.read()
 
 
-async def test_answers_the_connector_documents() -> None:
+async def _data(session, url, operation, variables=None):
+    status, _, body = await _post(session, url, operation, variables)
+    assert status == 200, body
+    answer = json.loads(body)
+    assert set(answer) == {"data"}
+    return answer["data"]
+
+
+async def test_answers_the_connector_documents_with_dagster_shapes() -> None:
     async with SimulatedDagster(ServerKnobs(runs=30, assets_per_repository=5)) as server:
         async with aiohttp.ClientSession() as session:
             url = server.graphql_url
-            _, _, body = await _post(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": None, "limit": 10})
-            page = json.loads(body)["data"]["runsOrError"]
+            info = await _data(session, url, documents.SERVER_INFO)
+            assert info == {"version": "1.13.28", "runStatuses": {"enumValues": [
+                {"name": s} for s in ("QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "SUSPENDED",
+                                      "SUCCESS", "FAILURE", "CANCELING", "CANCELED")]}}  # fmt: skip
+            assert await _data(session, url, documents.SERVER_VERSION) == {"version": "1.13.28"}
+
+            page = (await _data(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": None, "limit": 10}))["runsOrError"]
             assert page["__typename"] == "Runs" and len(page["results"]) == 10
+            assert list(page["results"][0]) == list(RUN_FIELDS)
+            created = [run["creationTime"] for run in page["results"]]
+            assert created == sorted(created, reverse=True)
             cursor = page["results"][-1]["runId"]
-            _, _, body = await _post(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": cursor, "limit": 100})
-            assert len(json.loads(body)["data"]["runsOrError"]["results"]) == 20
-            _, _, body = await _post(session, url, documents.RUNS_COUNT, {"filter": {}})
-            assert json.loads(body)["data"]["runsOrError"]["count"] == 30
-            _, _, body = await _post(session, url, documents.ASSET_NODES_PAGE,
-                                     {"repositorySelector": SELECTOR, "cursor": None, "limit": 3})
-            connection = json.loads(body)["data"]["repositoryOrError"]["assetNodesConnection"]
-            assert len(connection["nodes"]) == 3 and connection["hasMore"]
-            _, _, body = await _post(session, url, documents.ASSET_NODES_PAGE,
-                                     {"repositorySelector": SELECTOR, "cursor": connection["cursor"], "limit": 3})
-            rest = json.loads(body)["data"]["repositoryOrError"]["assetNodesConnection"]
-            assert len(rest["nodes"]) == 2 and not rest["hasMore"]
-            _, _, body = await _post(session, url, documents.SENSORS,
-                                     {"repositorySelector": {**SELECTOR, "repositoryName": "nope"}})
-            assert json.loads(body)["data"]["sensorsOrError"]["__typename"] == "RepositoryNotFoundError"
+            rest = (await _data(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": cursor, "limit": 100}))
+            assert len(rest["runsOrError"]["results"]) == 20
+            count = await _data(session, url, documents.RUNS_COUNT, {"filter": {}})
+            assert count == {"runsOrError": {"__typename": "Runs", "count": 30}}
+            exists = await _data(session, url, documents.RUN_EXISTS, {"filter": {"runIds": [cursor]}})
+            assert exists == {"runsOrError": {"__typename": "Runs", "results": [{"runId": cursor}]}}
+
+            workspace = (await _data(session, url, documents.WORKSPACE))["workspaceOrError"]
+            assert workspace == {"__typename": "Workspace", "locationEntries": [
+                {"name": name, "loadStatus": "LOADED", "locationOrLoadError": {
+                    "__typename": "RepositoryLocation", "repositories": [{"name": "__repository__"}]}}
+                for name in ("analytics", "ingestion")]}  # fmt: skip
+
+            schedules = (await _data(session, url, documents.SCHEDULES, {"repositorySelector": SELECTOR}))
+            first = schedules["schedulesOrError"]["results"][0]
+            assert first == {"name": "analytics_schedule_0", "cronSchedule": "0 0 * * *",
+                             "pipelineName": "daily_orders_job", "scheduleState": {
+                                 "selectorId": selector_id("analytics", "__repository__", "analytics_schedule_0"),
+                                 "status": "RUNNING", "runningCount": 1}}  # fmt: skip
+            sensors = (await _data(session, url, documents.SENSORS, {"repositorySelector": INGESTION}))
+            assert [set(s) for s in sensors["sensorsOrError"]["results"]] == [
+                {"name", "sensorType", "targets", "sensorState"}] * 3
+            missing = await _data(session, url, documents.SENSORS,
+                                  {"repositorySelector": {**SELECTOR, "repositoryName": "nope"}})  # fmt: skip
+            assert missing["sensorsOrError"] == {
+                "__typename": "RepositoryNotFoundError", "message": "Could not find Repository analytics.nope"}
+
+            assets = (await _data(session, url, documents.ASSETS_PAGE, {"cursor": None, "limit": 3}))["assetsOrError"]
+            assert assets["__typename"] == "AssetConnection" and len(assets["nodes"]) == 3
+            assert assets["cursor"] == json.dumps(assets["nodes"][-1]["key"]["path"])
+            assert assets["nodes"][0]["definition"]["repository"] == {
+                "name": "__repository__", "location": {"name": "analytics"}}
+            keys = [{"path": node["key"]["path"]} for node in assets["nodes"]] + [{"path": ["no", "such"]}]
+            latest = (await _data(session, url, documents.ASSETS_LATEST, {"assetKeys": keys}))["assetsLatestInfo"]
+            assert sorted(tuple(info["assetKey"]["path"]) for info in latest) == sorted(tuple(k["path"]) for k in keys)
+            for info in latest:
+                materialization = info["latestMaterialization"]
+                assert materialization is None or set(materialization) == {"runId", "timestamp"}
+                assert materialization is None or materialization["timestamp"].isdigit()
         assert server.stats.by_operation["ConnectorRunsPage"] == 2
 
 
-async def test_old_schema_is_a_graphql_validation_error() -> None:
-    async with SimulatedDagster(ServerKnobs(runs=5, old_schema=True)) as server:
+async def test_a_cursor_whose_run_is_gone_gives_an_empty_page() -> None:
+    async with SimulatedDagster(ServerKnobs(runs=50)) as server:
+        cursor = server.model.run_id(30)
+        server.delete_runs([cursor])
         async with aiohttp.ClientSession() as session:
-            status, _, body = await _post(session, server.graphql_url, documents.ASSET_NODES_PAGE,
-                                          {"repositorySelector": SELECTOR, "cursor": None, "limit": 3})
+            for bad in (cursor, "00000001-0000-4000-8000-000000000000", "nonsense"):
+                page = await _data(session, server.graphql_url, documents.RUNS_PAGE,
+                                   {"filter": {}, "cursor": bad, "limit": 10})  # fmt: skip
+                assert page["runsOrError"]["results"] == []
+            exists = await _data(session, server.graphql_url, documents.RUN_EXISTS, {"filter": {"runIds": [cursor]}})
+            assert exists["runsOrError"]["results"] == []
+            count = await _data(session, server.graphql_url, documents.RUNS_COUNT, {"filter": {}})
+            assert count["runsOrError"]["count"] == 49
+
+
+async def test_max_page_size_clamps_limits_silently() -> None:
+    async with SimulatedDagster(ServerKnobs(runs=250, max_page_size=100, assets_per_repository=80)) as server:
+        async with aiohttp.ClientSession() as session:
+            url = server.graphql_url
+            seen, cursor, pages = [], None, 0
+            while True:
+                page = await _data(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": cursor, "limit": 5000})
+                results = page["runsOrError"]["results"]
+                pages += 1
+                if not results:
+                    break
+                assert len(results) <= 100
+                seen += [run["runId"] for run in results]
+                cursor = results[-1]["runId"]
+            assert pages == 4 and len(seen) == len(set(seen)) == 250
+            unlimited = await _data(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": None, "limit": None})
+            assert len(unlimited["runsOrError"]["results"]) == 100
+            assets = await _data(session, url, documents.ASSETS_PAGE, {"cursor": None, "limit": 500})
+            assert len(assets["assetsOrError"]["nodes"]) == 100
+
+
+async def test_assets_page_by_key_like_dagster() -> None:
+    async with SimulatedDagster(ServerKnobs(runs=100, assets_per_repository=40)) as server:
+        server.set_location_state("ingestion", "failed")
+        async with aiohttp.ClientSession() as session:
+            nodes, cursor = [], None
+            while True:
+                answer = await _data(session, server.graphql_url, documents.ASSETS_PAGE, {"cursor": cursor, "limit": 7})
+                connection = answer["assetsOrError"]
+                if not connection["nodes"]:
+                    assert connection["cursor"] is None
+                    break
+                nodes += connection["nodes"]
+                cursor = connection["cursor"]
+        paths = [node["key"]["path"] for node in nodes]
+        assert len({json.dumps(p) for p in paths}) == len(paths)
+        assert [asset_sort_key(p) for p in paths] == sorted(asset_sort_key(p) for p in paths)
+        defined = [n for n in nodes if n["definition"] and not n["definition"]["isAutoCreatedStub"]]
+        assert {"/".join(n["key"]["path"]) for n in defined} == {row["id"] for row in server.model.expected_assets()}
+        assert {n["definition"]["repository"]["location"]["name"] for n in defined} == {"analytics"}
+        assert any(n["definition"] and n["definition"]["isAutoCreatedStub"] for n in nodes)  # stubs
+        # The failed location's materialized assets are still keys, without a definition.
+        assert any(n["definition"] is None and n["key"]["path"][0] == "ingestion" for n in nodes)
+        assert any(n["definition"] is None and n["key"]["path"][0] == "retired" for n in nodes)
+
+
+async def test_workspace_reports_locations_that_failed_or_are_loading() -> None:
+    async with SimulatedDagster(ServerKnobs(runs=5, repositories=3)) as server:
+        server.set_location_state("ingestion", "failed")
+        server.set_location_state("ml_platform", "loading")
+        async with aiohttp.ClientSession() as session:
+            workspace = (await _data(session, server.graphql_url, documents.WORKSPACE))["workspaceOrError"]
+            entries = {entry["name"]: entry for entry in workspace["locationEntries"]}
+            assert entries["ingestion"]["loadStatus"] == "LOADED"
+            assert entries["ingestion"]["locationOrLoadError"]["__typename"] == "PythonError"
+            error = entries["ingestion"]["locationOrLoadError"]
+            assert "DagsterUserCodeProcessError" in error["message"]
+            assert error["causes"] == [{"message": "ModuleNotFoundError: No module named 'ingestion_helpers'\n"}]
+            assert entries["ml_platform"] == {"name": "ml_platform", "loadStatus": "LOADING", "locationOrLoadError": None}
+            schedules = await _data(session, server.graphql_url, documents.SCHEDULES, {"repositorySelector": INGESTION})
+            assert schedules["schedulesOrError"]["__typename"] == "RepositoryNotFoundError"
+        assert {row["code_location"] for row in server.model.expected_schedules()} == {"analytics"}
+
+
+async def test_old_schema_and_disabled_introspection_are_validation_errors() -> None:
+    async with SimulatedDagster(ServerKnobs(runs=5, old_schema=True, introspection=False)) as server:
+        async with aiohttp.ClientSession() as session:
+            url = server.graphql_url
+            status, _, body = await _post(session, url, documents.SENSORS, {"repositorySelector": SELECTOR})
             assert status == 400
-            assert json.loads(body)["errors"][0]["message"] == (
-                'Cannot query field "assetNodesConnection" on type "Repository".')
-            status, _, body = await _post(session, server.graphql_url, documents.ASSET_NODES_ALL,
-                                          {"repositorySelector": SELECTOR})
-            assert status == 200 and len(json.loads(body)["data"]["repositoryOrError"]["assetNodes"]) == 50
+            assert json.loads(body) == {"data": None, "errors": [
+                {"message": 'Cannot query field "sensorType" on type "Sensor".'}]}
+            untyped = await _data(session, url, documents.SENSORS_WITHOUT_TYPE, {"repositorySelector": SELECTOR})
+            assert len(untyped["sensorsOrError"]["results"]) == 3
+            status, _, body = await _post(session, url, documents.SERVER_INFO)
+            assert status == 400 and "introspection" in json.loads(body)["errors"][0]["message"]
+            assert await _data(session, url, documents.SERVER_VERSION) == {"version": "1.11.16"}
+            status, _, body = await _post(session, url, documents.RUNS_PAGE,
+                                          {"filter": {"statuses": ["SUSPENDED"]}, "limit": 5})  # fmt: skip
+            assert status == 400 and "does not exist in 'RunStatus' enum" in json.loads(body)["errors"][0]["message"]
 
 
 async def test_scripted_faults_in_order() -> None:
     async with SimulatedDagster(ServerKnobs(runs=5, hang_seconds=30)) as server:
         server.script_faults(documents.SERVER_VERSION.name,
-                             ["503", "429", "401", "not_json", "truncated", "reset", "timeout"])
+                             ["503", "429", "401", "not_json", "truncated", "reset", "timeout"])  # fmt: skip
         async with aiohttp.ClientSession() as session:
             url = server.graphql_url
-            assert (await _post(session, url, documents.SERVER_VERSION))[0] == 503
+            status, headers, body = await _post(session, url, documents.SERVER_VERSION)
+            assert status == 503 and headers["Content-Type"].startswith("text/html") and b"<title>503" in body
             status, headers, _ = await _post(session, url, documents.SERVER_VERSION)
             assert status == 429 and headers["Retry-After"] == "1"
             assert (await _post(session, url, documents.SERVER_VERSION))[0] == 401
             status, _, body = await _post(session, url, documents.SERVER_VERSION)
-            assert status == 200 and body.startswith(b"<html>")
+            assert status == 200 and body.startswith(b"<!DOCTYPE html>") and b"<title>Sign in</title>" in body
             status, _, body = await _post(session, url, documents.SERVER_VERSION)
             with pytest.raises(ValueError):
                 json.loads(body)
@@ -145,15 +327,83 @@ async def test_scripted_faults_in_order() -> None:
         assert sum(server.stats.faults.values()) == 7
 
 
+async def test_resolver_faults_are_dagster_500_json_answers() -> None:
+    async with SimulatedDagster(ServerKnobs(runs=20)) as server:
+        server.script_faults(documents.RUNS_PAGE.name, ["statement timeout", "resolver_error", "python_error"])
+        server.fail_always(documents.SCHEDULES.name, "resolver_error", {"repositorySelector": INGESTION})
+        async with aiohttp.ClientSession() as session:
+            url = server.graphql_url
+            variables = {"filter": {}, "cursor": None, "limit": 5}
+            status, headers, body = await _post(session, url, documents.RUNS_PAGE, variables)
+            answer = json.loads(body)
+            assert status == 500 and headers["Content-Type"].startswith("application/json")
+            assert answer["data"] is None
+            (error,) = answer["errors"]
+            assert error["message"].startswith(STATEMENT_TIMEOUT)
+            assert error["path"] == ["runsOrError", "results"]
+            lines = documents.RUNS_PAGE.document.splitlines()
+            line, column = error["locations"][0]["line"], error["locations"][0]["column"]
+            assert lines[line - 1][column - 1:].startswith("results")
+            assert error["extensions"]["errorInfo"]["cls_name"] == "OperationalError"
+
+            status, _, body = await _post(session, url, documents.RUNS_PAGE, variables)
+            answer = json.loads(body)
+            assert status == 500 and answer["data"] is None and "statement timeout" not in answer["errors"][0]["message"]
+
+            status, _, body = await _post(session, url, documents.RUNS_PAGE, variables)
+            answer = json.loads(body)
+            assert status == 500 and "errors" not in answer
+            assert answer["data"]["runsOrError"]["__typename"] == "PythonError"
+            assert answer["data"]["runsOrError"]["message"]
+
+            assert (await _post(session, url, documents.RUNS_PAGE, variables))[0] == 200
+            for _ in range(2):  # every time, for this repository only
+                status, _, body = await _post(session, url, documents.SCHEDULES, {"repositorySelector": INGESTION})
+                answer = json.loads(body)
+                assert status == 500 and answer["data"] is None
+                assert answer["errors"][0]["path"] == ["schedulesOrError", "results", 0, "scheduleState"]
+            await _data(session, url, documents.SCHEDULES, {"repositorySelector": SELECTOR})
+            server.stop_failing()
+            await _data(session, url, documents.SCHEDULES, {"repositorySelector": INGESTION})
+
+
+async def test_statement_timeout_above_a_page_size() -> None:
+    async with SimulatedDagster(ServerKnobs(runs=500, statement_timeout_rows=100)) as server:
+        async with aiohttp.ClientSession() as session:
+            url = server.graphql_url
+            status, _, body = await _post(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": None, "limit": 200})
+            assert status == 500 and STATEMENT_TIMEOUT in json.loads(body)["errors"][0]["message"]
+            assert len((await _data(session, url, documents.RUNS_PAGE, {"filter": {}, "limit": 100}))
+                       ["runsOrError"]["results"]) == 100  # fmt: skip
+            # A query with few matches is cheap whatever its limit.
+            few = await _data(session, url, documents.RUNS_PAGE,
+                              {"filter": {"statuses": list(NOT_FINISHED_STATUSES)}, "limit": 5000})  # fmt: skip
+            assert len(few["runsOrError"]["results"]) == 6
+        assert server.stats.statement_timeouts == 1
+
+
 async def test_rate_limit_answers_429_with_retry_after() -> None:
     async with SimulatedDagster(ServerKnobs(runs=5, rate_limit_rps=5, latency_ms=20)) as server:
         async with aiohttp.ClientSession() as session:
             answers = await asyncio.gather(*(_post(session, server.graphql_url, documents.SERVER_VERSION)
-                                             for _ in range(12)))
+                                             for _ in range(12)))  # fmt: skip
     statuses = [status for status, _, _ in answers]
     assert statuses.count(200) == 5 and statuses.count(429) == 7
     assert all(int(headers["Retry-After"]) >= 1 for status, headers, _ in answers if status == 429)
     assert server.stats.responses_429 == 7 and server.stats.max_in_flight >= 2
+
+
+async def test_unknown_fields_are_validation_errors() -> None:
+    async with SimulatedDagster(ServerKnobs(runs=5)) as server:
+        async with aiohttp.ClientSession() as session:
+            body = json.dumps({"query": "query Q { runsOrError { ... on Runs { results { runId nope } } } }"})
+            async with session.post(server.graphql_url, data=body) as response:
+                assert response.status == 400
+                assert await response.json() == {
+                    "data": None, "errors": [{"message": 'Cannot query field "nope" on type "Run".'}]}
+            body = json.dumps({"query": "{ assetNodesConnection { nodes { id } } }"})
+            async with session.post(server.graphql_url, data=body) as response:
+                assert response.status == 400
 
 
 def test_threaded_server_and_mutations() -> None:
@@ -164,11 +414,26 @@ def test_threaded_server_and_mutations() -> None:
         server.set_run_status(oldest, "CANCELED")
         rows = list(server.expected_runs())
         assert len(rows) == 12 and rows[-1]["run_id"] == new[-1] and rows[0]["status"] == "CANCELED"
+        assert rows[0]["creation_time"] == datetime.fromtimestamp(
+            server.model.create_ms(0) / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
         async def changed() -> list[str]:
             async with aiohttp.ClientSession() as session:
-                _, _, body = await _post(session, server.graphql_url, documents.RUNS_PAGE,
-                                         {"filter": {"updatedAfter": 1_700_000_000.0}, "cursor": None, "limit": 50})
-                return [run["runId"] for run in json.loads(body)["data"]["runsOrError"]["results"]]
+                data = await _data(session, server.graphql_url, documents.RUNS_PAGE,
+                                   {"filter": {"updatedAfter": 1_700_000_000.0, "statuses": list(ALL_STATUSES)},
+                                    "cursor": None, "limit": 50})  # fmt: skip
+                return [run["runId"] for run in data["runsOrError"]["results"]]
 
         assert asyncio.run(changed()) == [*reversed(new), oldest]
+
+
+def test_tables_match_the_connector() -> None:
+    from benchmarks.tables import TABLES
+    from extractor.tables import TABLES as CONNECTOR_TABLES
+
+    assert TABLES == CONNECTOR_TABLES
+    model = DagsterModel(runs=20)
+    by_name = {table["table"]: table for table in TABLES}
+    for name, rows in (("dagster_runs", list(model.expected_runs())), ("dagster_assets", model.expected_assets()),
+                       ("dagster_schedules", model.expected_schedules()), ("dagster_sensors", model.expected_sensors())):
+        assert list(rows[0]) == list(by_name[name]["columns"]), name

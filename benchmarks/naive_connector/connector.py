@@ -4,8 +4,9 @@ One request at a time (stdlib `urllib`, no retries, no concurrency), runs in pag
 walked with Dagster's run-id cursor, every row upserted as it arrives, and ONE checkpoint at
 the very end of the sync (as the original example did). The SDK's runner keeps every row
 upserted since the last checkpoint in memory, so the whole history is held until the end.
-It writes the same four tables as the connector (sensors' `active_run_ids` from the in-progress
-runs seen during the walk), so the two DuckDB files are comparable.
+It writes the same four tables as the connector, with the same keys and columns (sensors'
+`active_run_ids` from the unfinished runs seen during the walk; assets from one `assetsOrError`
+answer with `assetMaterializations(limit: 1)`), so the two DuckDB files are comparable.
 """
 
 import json
@@ -19,8 +20,8 @@ from fivetran_connector_sdk import Operations as op
 from tables import TABLES
 
 PAGE_SIZE = 100
-RUN_FIELDS = "runId pipelineName status mode startTime endTime updateTime tags { key value }"
-IN_PROGRESS = ("QUEUED", "STARTING", "STARTED", "CANCELING")
+RUN_FIELDS = "runId pipelineName status mode creationTime startTime endTime updateTime tags { key value }"
+NOT_FINISHED = ("QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "SUSPENDED", "CANCELING")
 
 RUNS = (
     "query NaiveRuns($cursor: String, $limit: Int) { runsOrError(cursor: $cursor, limit: $limit) "
@@ -32,17 +33,17 @@ REPOSITORIES = (
 )
 SCHEDULES = (
     "query NaiveSchedules($selector: RepositorySelector!) { schedulesOrError(repositorySelector: $selector) "
-    "{ __typename ... on Schedules { results { id name cronSchedule pipelineName "
-    "scheduleState { status runningCount } } } ... on Error { message } } }"
+    "{ __typename ... on Schedules { results { name cronSchedule pipelineName "
+    "scheduleState { selectorId status runningCount } } } ... on Error { message } } }"
 )
 SENSORS = (
     "query NaiveSensors($selector: RepositorySelector!) { sensorsOrError(repositorySelector: $selector) "
-    "{ __typename ... on Sensors { results { id name sensorType targets { pipelineName } "
-    "sensorState { status } } } ... on Error { message } } }"
+    "{ __typename ... on Sensors { results { name sensorType targets { pipelineName } "
+    "sensorState { selectorId status } } } ... on Error { message } } }"
 )
 ASSETS = (
-    "query NaiveAssets($selector: RepositorySelector!) { repositoryOrError(repositorySelector: $selector) "
-    "{ __typename ... on Repository { assetNodes { id assetKey { path } description "
+    "query NaiveAssets { assetsOrError { __typename ... on AssetConnection { nodes { key { path } "
+    "definition { isAutoCreatedStub description repository { name location { name } } } "
     "assetMaterializations(limit: 1) { runId timestamp } } } ... on Error { message } } }"
 )
 
@@ -77,10 +78,11 @@ def update(configuration, state):
             tags = {tag["key"]: tag["value"] for tag in run["tags"]}
             op.upsert("dagster_runs", {
                 "run_id": run["runId"], "pipeline_name": run["pipelineName"], "status": run["status"],
-                "mode": run["mode"], "start_time": iso(run["startTime"]), "end_time": iso(run["endTime"]),
+                "mode": run["mode"], "creation_time": iso(run["creationTime"]),
+                "start_time": iso(run["startTime"]), "end_time": iso(run["endTime"]),
                 "update_time": iso(run["updateTime"]), "tags": tags,
             })
-            if run["status"] in IN_PROGRESS and "dagster/sensor_name" in tags:
+            if run["status"] in NOT_FINISHED and "dagster/sensor_name" in tags:
                 sensor_runs.setdefault(tags["dagster/sensor_name"], []).append(run["runId"])
         count += len(runs)
         if len(runs) < PAGE_SIZE:
@@ -90,28 +92,38 @@ def update(configuration, state):
 
     nodes = graphql(url, "NaiveRepositories", REPOSITORIES)["repositoriesOrError"]["nodes"]
     for node in nodes:
-        selector = {"repositoryLocationName": node["location"]["name"], "repositoryName": node["name"]}
+        location, repository = node["location"]["name"], node["name"]
+        selector = {"repositoryLocationName": location, "repositoryName": repository}
         for schedule in graphql(url, "NaiveSchedules", SCHEDULES, {"selector": selector})["schedulesOrError"]["results"]:
             op.upsert("dagster_schedules", {
-                "id": schedule["id"], "name": schedule["name"], "cron_schedule": schedule["cronSchedule"],
-                "pipeline_name": schedule["pipelineName"], "status": schedule["scheduleState"]["status"],
+                "id": schedule["scheduleState"]["selectorId"], "name": schedule["name"],
+                "code_location": location, "repository": repository,
+                "cron_schedule": schedule["cronSchedule"], "pipeline_name": schedule["pipelineName"],
+                "status": schedule["scheduleState"]["status"],
                 "running_count": schedule["scheduleState"]["runningCount"],
             })
         for sensor in graphql(url, "NaiveSensors", SENSORS, {"selector": selector})["sensorsOrError"]["results"]:
             jobs = [target["pipelineName"] for target in sensor["targets"] or []]
             op.upsert("dagster_sensors", {
-                "id": sensor["id"], "name": sensor["name"], "sensor_type": sensor["sensorType"],
+                "id": sensor["sensorState"]["selectorId"], "name": sensor["name"],
+                "code_location": location, "repository": repository, "sensor_type": sensor["sensorType"],
                 "pipeline_name": ", ".join(jobs) if jobs else None,
                 "status": sensor["sensorState"]["status"],
                 "active_run_ids": json.dumps(sorted(sensor_runs.get(sensor["name"], []))),
             })
-        for asset in graphql(url, "NaiveAssets", ASSETS, {"selector": selector})["repositoryOrError"]["assetNodes"]:
-            latest = (asset["assetMaterializations"] or [{}])[0]
-            op.upsert("dagster_assets", {
-                "id": asset["id"], "key_path": ".".join(asset["assetKey"]["path"]),
-                "description": asset["description"], "last_materialization_run_id": latest.get("runId"),
-                "last_materialization_time": iso(int(latest["timestamp"]) / 1000) if latest else None,
-            })
+    for asset in graphql(url, "NaiveAssets", ASSETS)["assetsOrError"]["nodes"]:
+        definition = asset["definition"]
+        if not definition or definition["isAutoCreatedStub"]:
+            continue  # events only, or a dependency nobody defines: not an asset of the workspace
+        latest = (asset["assetMaterializations"] or [{}])[0]
+        op.upsert("dagster_assets", {
+            "id": "/".join(asset["key"]["path"]), "key_path": ".".join(asset["key"]["path"]),
+            "description": definition["description"],
+            "code_location": definition["repository"]["location"]["name"],
+            "repository": definition["repository"]["name"],
+            "last_materialization_run_id": latest.get("runId") or None,
+            "last_materialization_time": iso(int(latest["timestamp"]) / 1000) if latest else None,
+        })
     op.checkpoint({"last_run_cursor": cursor})  # the only checkpoint: everything is held until here
 
 
