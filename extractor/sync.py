@@ -15,6 +15,7 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from extractor.assets import asset_pages
 from extractor.channel import Channel, ChannelClosed
@@ -32,6 +33,8 @@ from extractor.state import SyncState
 from extractor.tables import ASSETS_TABLE, SCHEDULES_TABLE, SENSORS_TABLE
 from extractor.workspace import Repository, Workspace, load_workspace
 
+T = TypeVar("T")
+SNAPSHOT_TABLES = (ASSETS_TABLE, SCHEDULES_TABLE, SENSORS_TABLE)  # in the order they are synced
 CHANNEL_ITEMS = 4  # events held between the extractor and update(): about 2 pages
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -64,12 +67,20 @@ class _Extraction:
             server = await connect(client, self._settings.graphql_url)
             log.info(f"connected to Dagster {server.version} at {self._settings.graphql_url}")
             workspace = asyncio.ensure_future(load_workspace(client))
-            run_failure, *_ = await asyncio.gather(
-                self._sync_runs(client, server),
-                self._skip_on_failure("assets", self._sync_assets(client, workspace)),
-                self._skip_on_failure("schedules", self._sync_schedules(client, workspace)),
-                self._skip_on_failure("sensors", self._sync_sensors(client, workspace, server)),
-            )
+            try:
+                run_failure, *listings = await asyncio.gather(
+                    self._sync_runs(client, server),
+                    self._skip_on_failure("assets", self._sync_assets(client, workspace)),
+                    self._skip_on_failure("schedules", self._sync_schedules(client, workspace)),
+                    self._skip_on_failure("sensors", self._sync_sensors(client, workspace, server)),
+                )
+                listed = {t: found for t, found in zip(SNAPSHOT_TABLES, listings) if found}
+                if listed:
+                    deleting = self._delete_gone(client, listed, workspace)
+                    await self._skip_on_failure("deletions", deleting)
+            finally:  # cancelled: the shared listing stops too
+                workspace.cancel()
+                await asyncio.gather(workspace, return_exceptions=True)
             log.info(
                 f"requests sent: {client.requests_sent} "
                 f"({client.throttle.rate_limited_answers} answered 429)"
@@ -93,11 +104,12 @@ class _Extraction:
             await self._send(rows)
         await self._checkpoint()
 
-    async def _skip_on_failure(self, resource: str, work: Awaitable[None]) -> None:
+    async def _skip_on_failure(self, resource: str, work: Awaitable[T]) -> T | None:
         try:
-            await work
+            return await work
         except _SKIPPABLE as error:
             log.warning(f"skipping {resource}: {type(error).__name__}: {error}")
+            return None
 
     async def _sync_runs(self, client: DagsterClient, server: ServerInfo) -> Exception | None:
         """Runs the run sync; returns what ended it early, if anything (raised at the end)."""
@@ -111,22 +123,29 @@ class _Extraction:
             return error
         return None
 
-    async def _finish_snapshot(
-        self, client: DagsterClient, table: str, listing: SnapshotListing, workspace: Workspace
+    async def _delete_gone(
+        self,
+        client: DagsterClient,
+        listings: dict[str, SnapshotListing],
+        listing: Awaitable[Workspace],
     ) -> None:
-        """Deletes what the listing no longer holds, and records the table's new keys."""
+        """Deletes what the listings no longer hold, and records each table's new keys."""
+        workspace = await asyncio.shield(listing)
         # A location that broke or reloaded while we listed may have been listed in part.
         still = await load_workspace(client, warn=False)
-        listing.complete &= still.loaded
-        previous = self._state.snapshots.get(table, {})
-        deleted, snapshot = reconcile(previous, listing, workspace.locations)
-        if deleted:
-            log.info(f"{table}: {len(deleted)} row(s) gone from Dagster are marked deleted")
-            await self._send(Deletes(table, [{"id": key} for key in deleted]))
-        self._state.snapshots[table] = snapshot
-        self._unsaved = True
+        for table, found in listings.items():
+            found.complete &= still.loaded
+            previous = self._state.snapshots.get(table, {})
+            deleted, snapshot = reconcile(previous, found, workspace.locations)
+            if deleted:
+                log.info(f"{table}: {len(deleted)} row(s) gone from Dagster are marked deleted")
+                await self._send(Deletes(table, [{"id": key} for key in deleted]))
+            self._state.snapshots[table] = snapshot
+            self._unsaved = True
 
-    async def _sync_assets(self, client: DagsterClient, listing: Awaitable[Workspace]) -> None:
+    async def _sync_assets(
+        self, client: DagsterClient, listing: Awaitable[Workspace]
+    ) -> SnapshotListing:
         workspace = await asyncio.shield(listing)
         found = SnapshotListing(complete=set(workspace.loaded))
         rows = pages = 0
@@ -136,10 +155,12 @@ class _Extraction:
                 found.add(location, row["id"])
             await self._send(Rows(ASSETS_TABLE, page.rows))
             rows += len(page.rows)
-        await self._finish_snapshot(client, ASSETS_TABLE, found, workspace)
         log.info(f"assets: {rows} rows in {pages} pages")
+        return found
 
-    async def _sync_schedules(self, client: DagsterClient, listing: Awaitable[Workspace]) -> None:
+    async def _sync_schedules(
+        self, client: DagsterClient, listing: Awaitable[Workspace]
+    ) -> SnapshotListing:
         workspace = await asyncio.shield(listing)
         found = SnapshotListing(complete=set(workspace.loaded))
         results = await asyncio.gather(
@@ -153,13 +174,13 @@ class _Extraction:
                 found.add(repository.location_name, row["id"])
             if rows:
                 await self._send(Rows(SCHEDULES_TABLE, rows))
-        await self._finish_snapshot(client, SCHEDULES_TABLE, found, workspace)
         count = sum(len(rows) for rows in results if rows)
         log.info(f"schedules: {count} rows from {len(workspace.repositories)} repositories")
+        return found
 
     async def _sync_sensors(
         self, client: DagsterClient, listing: Awaitable[Workspace], server: ServerInfo
-    ) -> None:
+    ) -> SnapshotListing:
         page_size = self._settings.page_size
         statuses = server.not_finished_statuses
         workspace, active_by_name = await asyncio.gather(
@@ -185,8 +206,8 @@ class _Extraction:
             if rows:
                 await self._send(Rows(SENSORS_TABLE, rows))
                 count += len(rows)
-        await self._finish_snapshot(client, SENSORS_TABLE, found, workspace)
         log.info(f"sensors: {count} rows from {len(workspace.repositories)} repositories")
+        return found
 
     async def _schedules_of(self, client: DagsterClient, repository: Repository) -> list | None:
         try:
