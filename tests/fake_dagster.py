@@ -14,7 +14,7 @@ It answers the connector's operations by operation name, as dagster-webserver 1.
 * schedules and sensors with their `selectorId` (a hash of location, repository and name);
 * `assetsOrError` paged by key (sorted by the key's JSON form, cursor = that form), with keys
   that only have materializations (no definition) and auto-created stubs, and
-  `assetsLatestInfo` (a runless materialization has runId "").
+  `Asset.assetMaterializations` (a runless materialization has runId "").
 
 Errors are built as dagster-webserver sends them (see `dagster_webserver/graphql.py`):
 `validation_error` (HTTP 400, `{"data": null, "errors": [{message, locations}]}`),
@@ -472,18 +472,22 @@ class FakeDagster:
         ordered = sorted(key for key in keys if not cursor or key > cursor)
         if variables.get("limit"):
             ordered = ordered[: variables["limit"]]
-        nodes = [{"key": {"path": keys[key][0]}, "definition": keys[key][1]} for key in ordered]
+        latest = self._latest()
+
+        def materializations(key: str) -> list[dict]:
+            found = latest.get(key)
+            return [] if found is None else [{"runId": found[0], "timestamp": found[1]}]
+
+        nodes = [
+            {
+                "key": {"path": keys[key][0]},
+                "definition": keys[key][1],
+                "assetMaterializations": materializations(key),
+            }
+            for key in ordered
+        ]
         connection = {"__typename": "AssetConnection", "nodes": nodes, "cursor": ordered[-1] if ordered else None}
         return {"assetsOrError": connection}
-
-    def _ConnectorAssetsLatest(self, variables: dict) -> dict:
-        latest = self._latest()
-        infos = []
-        for key in variables["assetKeys"]:
-            found = latest.get(json.dumps(key["path"]))
-            materialization = None if found is None else {"runId": found[0], "timestamp": found[1]}
-            infos.append({"assetKey": {"path": key["path"]}, "latestMaterialization": materialization})
-        return {"assetsLatestInfo": infos}
 
 
 # --- test helpers ----------------------------------------------------------------------------

@@ -234,11 +234,21 @@ def test_a_wrong_base_url_fails_fast_naming_it(project_for):
     assert "could not reach Dagster at 'base_url'" in result.output
     assert result.output.count("retry") <= 4
 
+    result = project_for(_At("http://dagster.invalid:3000"), "unknown-host").sync()
+    assert result.returncode != 0
+    assert "could not reach Dagster at 'base_url' http://dagster.invalid:3000" in result.output
+
     with DagsterProxy(nothing_there) as login_page:
         login_page.answer_with(lambda payload: html_login_page())
         result = project_for(_At(login_page.url), "login").sync()
     assert result.returncode != 0
     assert "HTML page titled 'Sign in'" in result.output and "base_url" in result.output
+
+    with DagsterProxy(nothing_there) as other_server:  # a web server, but no GraphQL there
+        other_server.answer_with(lambda payload: (404, "<h1>Not Found</h1>", None))
+        result = project_for(_At(other_server.url), "not-dagster").sync()
+    assert result.returncode != 0
+    assert "HTTP 404: no GraphQL endpoint here - check 'base_url'" in result.output
 
 
 def test_a_state_from_another_dagster_starts_fresh(deployment, demo, project_for):
