@@ -144,10 +144,12 @@ class DagsterClient:
         variables: dict[str, Any] | None = None,
         max_tries: int | None = None,
         max_time: float | None = None,
+        timeout: float | None = None,
     ) -> dict:
         """Runs `operation` and returns its `data`, retrying transient failures.
 
-        `max_tries` and `max_time` cap the request's one retry budget (default: the policy's).
+        `max_tries` and `max_time` cap the request's one retry budget (default: the policy's);
+        `timeout` caps each attempt (default: `request_timeout_seconds`).
 
         Raises:
             GraphQLError, ServerFailure, HttpError, AuthenticationError: at once (not retried).
@@ -160,7 +162,7 @@ class DagsterClient:
         async def attempt() -> dict:
             async with self.throttle.slot():
                 try:
-                    data = await self._post(operation.name, payload)
+                    data = await self._post(operation.name, payload, timeout)
                 except RateLimited as error:
                     self.throttle.rate_limited(error.retry_after)
                     raise
@@ -202,13 +204,18 @@ class DagsterClient:
                 f"using {instead} instead"
             )
 
-    async def _post(self, operation: str, payload: str) -> dict:
+    async def _post(self, operation: str, payload: str, timeout: float | None = None) -> dict:
         assert self._session is not None, "use DagsterClient as 'async with'"
         url = self._url
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 self.requests_sent += 1
-                async with self._session.post(url, data=payload, allow_redirects=False) as response:
+                async with self._session.post(
+                    url,
+                    data=payload,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=timeout) if timeout else None,
+                ) as response:
                     if response.status in (301, 302, 303, 307, 308):
                         url = self._redirect_target(url, response.headers.get("Location"))
                         continue
@@ -217,8 +224,8 @@ class DagsterClient:
                     return self._parse(operation, response.status, response.headers, body)
             raise HttpError(0, f"{operation}: more than {MAX_REDIRECTS} redirects")
         except asyncio.TimeoutError:
-            timeout = self._settings.request_timeout_seconds
-            raise RequestTimeout(f"{operation}: no answer within {timeout}s") from None
+            seconds = timeout or self._settings.request_timeout_seconds
+            raise RequestTimeout(f"{operation}: no answer within {seconds:g}s") from None
         except (aiohttp.ClientError, ConnectionError) as error:
             reason = type(error).__name__ if not str(error) else f"{type(error).__name__}: {error}"
             raise ConnectionFailed(f"{operation}: {reason}") from None

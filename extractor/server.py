@@ -22,6 +22,7 @@ from extractor.log import log
 
 PROBE_SECONDS = 20.0  # the first request's whole retry budget
 PROBE_TRIES = 4
+PROBE_TIMEOUT_SECONDS = 10.0  # one attempt: a server that accepts and never answers isn't Dagster
 CLOCK_SKEW_WARNING_SECONDS = 60.0
 FINISHED_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
 # What an older server without introspection is assumed to know.
@@ -42,11 +43,12 @@ async def connect(client: DagsterClient, base_url: str) -> ServerInfo:
         EndpointError: not reachable, or not Dagster; the message names `base_url`.
         AuthenticationError: the token was refused.
     """
+    budget = {"max_time": PROBE_SECONDS, "max_tries": PROBE_TRIES, "timeout": PROBE_TIMEOUT_SECONDS}
     try:
         try:
-            data = await client.execute(SERVER_INFO, max_time=PROBE_SECONDS, max_tries=PROBE_TRIES)
+            data = await client.execute(SERVER_INFO, **budget)
         except GraphQLError:  # introspection may be switched off: the version alone will do
-            data = await client.execute(SERVER_VERSION, max_time=PROBE_SECONDS, max_tries=PROBE_TRIES)
+            data = await client.execute(SERVER_VERSION, **budget)
     except AuthenticationError:
         raise
     except ConnectionFailed as error:

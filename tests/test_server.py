@@ -95,3 +95,30 @@ async def test_refused_credentials_stay_an_authentication_error():
     with pytest.raises(AuthenticationError, match="api_token"):
         await probe(fake)
     assert fake.calls["ConnectorServerInfo"] == 1
+
+
+async def test_a_server_that_never_answers_fails_after_the_probe_budget(monkeypatch):
+    """A port that accepts connections and never answers (not Dagster): each attempt is cut at
+    the probe's own timeout, not the sync's 60 s one, and the budget ends the probe."""
+    import asyncio
+
+    monkeypatch.setattr("extractor.server.PROBE_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("extractor.server.PROBE_SECONDS", 1.0)
+    connections = []
+
+    async def swallow(reader, writer):
+        connections.append(writer)
+        await reader.read()  # never answers
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with client_for(f"http://127.0.0.1:{port}") as client:
+            with pytest.raises(EndpointError, match=r"'base_url'.*no answer within 0.2s"):
+                await connect(client, f"http://127.0.0.1:{port}")
+    finally:
+        for writer in connections:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert 1 <= len(connections) <= PROBE_TRIES
