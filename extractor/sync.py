@@ -133,6 +133,9 @@ class _Extraction:
         workspace = await asyncio.shield(listing)
         # A location that broke or reloaded while we listed may have been listed in part.
         still = await load_workspace(client, warn=False)
+        if not workspace.locations or not still.locations:
+            log.warning("the workspace lists no code location (a redeploy?): nothing is deleted")
+            return
         for table, found in listings.items():
             found.complete &= still.loaded
             previous = self._state.snapshots.get(table, {})

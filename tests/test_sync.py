@@ -249,6 +249,20 @@ def test_a_location_removed_from_the_workspace_has_its_definitions_deleted():
     assert "loc_b" not in events[-1].state["snapshots"]["dagster_schedules"]
 
 
+def test_an_empty_workspace_deletes_nothing(capsys):
+    """A workspace listing no location at all (as during a redeploy) is not taken as 'every
+    definition is gone'."""
+    fake = FakeDagster([make_run(0)], two_locations())
+    state = fresh()
+    run_extraction(fake, state)
+    fake.locations = []
+    events = run_extraction(fake, state)
+    for table in ("dagster_schedules", "dagster_sensors", "dagster_assets"):
+        assert deletes_of(events, table) == []
+        assert set(events[-1].state["snapshots"][table]) == {"loc_a", "loc_b"}
+    assert "lists no code location" in capsys.readouterr().out
+
+
 def test_an_asset_that_moved_to_another_location_is_not_deleted():
     fake = FakeDagster([make_run(0)], two_locations())
     state = fresh()
