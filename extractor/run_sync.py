@@ -23,7 +23,7 @@ from typing import Any
 
 from extractor.client import DagsterClient
 from extractor.config import Settings
-from extractor.errors import DagsterConnectorError, GraphQLError
+from extractor.errors import DagsterConnectorError
 from extractor.events import Rows
 from extractor.log import log
 from extractor.runs import RunPage, count_runs, fetch_run_page, plan_windows, runs_by_id, walk_runs
@@ -113,10 +113,8 @@ class RunSyncer:
             return [RunWalk()]
         try:
             walks = await plan_windows(client, newest[0]["creationTime"], self._total, windows)
-        except GraphQLError as error:
-            if not error.is_schema_mismatch:
-                raise
-            log.warning(f"runs: this Dagster can't filter by creation time; one walk ({error})")
+        except DagsterConnectorError as error:  # planning is an optimisation: never fatal
+            log.warning(f"runs: could not plan windows ({error}); one walk")
             return [RunWalk()]
         log.info(f"runs: {self._total:,} runs split into {len(walks)} windows walked concurrently")
         return walks

@@ -43,9 +43,12 @@ class RunPage:
         return [run_row(run) for run in self.runs]
 
 
+COUNT_TRIES = 2  # a count only plans and shows progress: not worth minutes of retries
+
+
 async def count_runs(client: DagsterClient, runs_filter: dict) -> int:
     """How many runs match `runs_filter` (a full scan on Dagster's side: first syncs only)."""
-    data = await client.execute(RUNS_COUNT, {"filter": runs_filter})
+    data = await client.execute(RUNS_COUNT, {"filter": runs_filter}, max_tries=COUNT_TRIES)
     return int(unwrap(RUNS_COUNT.name, data["runsOrError"], "Runs")["count"])
 
 

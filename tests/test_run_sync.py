@@ -11,10 +11,18 @@ from extractor.client import DagsterClient
 from extractor.config import parse_configuration
 from extractor.events import Rows
 from extractor.run_sync import RunSyncer
-from extractor.runs import PLANNING_PROBES
+from extractor.runs import COUNT_TRIES, PLANNING_PROBES
 from extractor.server import FINISHED_STATUSES, connect
 from extractor.state import SyncState
-from tests.fake_dagster import ENDPOINT, RUN_STATUSES, FakeDagster, fast_retries, make_run
+from tests.fake_dagster import (
+    ENDPOINT,
+    RUN_STATUSES,
+    STATEMENT_TIMEOUT,
+    FakeDagster,
+    fast_retries,
+    make_run,
+    resolver_error,
+)
 
 NOT_FINISHED = tuple(status for status in RUN_STATUSES if status not in FINISHED_STATUSES)
 
@@ -93,6 +101,23 @@ async def test_first_sync_planning_costs_one_count_one_newest_run_and_one_round_
     ]  # fmt: skip
     assert len(newest_run_requests) == 1
     assert len(result.rows) - 200 <= len(result.checkpoints[0]["runs"]["sync"]["walks"])
+
+
+async def test_planning_probes_that_time_out_leave_one_walk_and_lose_nothing():
+    fake = FakeDagster([make_run(i) for i in range(200)])
+
+    def heavy_probes(variables):
+        if "createdBefore" in variables["filter"]:  # the probes, not the total
+            return resolver_error(STATEMENT_TIMEOUT, ["runsOrError", "count"])
+        return None
+
+    fake.overrides["ConnectorRunsCount"] = heavy_probes
+    state = SyncState(deployment="x")
+    result = await sync_runs(fake, state, page_size=10, max_concurrency="4")
+    assert sorted(result.statuses) == ids(*range(200))
+    assert len(result.checkpoints[0]["runs"]["sync"]["walks"]) == 1
+    probes = [v for v in fake.calls_of("ConnectorRunsCount") if "createdBefore" in v["filter"]]
+    assert 0 < len(probes) <= len(PLANNING_PROBES) * COUNT_TRIES, "a count is not retried for long"
 
 
 async def test_a_small_first_sync_is_one_walk():
