@@ -20,12 +20,12 @@ from extractor.log import log, register_secret
 from extractor.state import SyncState
 from extractor.events import Checkpoint, Deletes, Rows
 from extractor.sync import extract
-from extractor.tables import TABLES
+from extractor.tables import declarations
 
 
 def schema(configuration: dict) -> list[dict]:
     """Declares the tables, their primary keys and column types."""
-    return TABLES
+    return declarations()
 
 
 def update(configuration: dict, state: dict) -> None:

@@ -17,6 +17,9 @@ from benchmarks.dagster_model import (
 )  # fmt: skip
 from benchmarks.simulated_dagster import STATEMENT_TIMEOUT, ServerKnobs, SimulatedDagster
 from extractor import documents
+from extractor.tables import assets as assets_table
+from extractor.tables import schedules as schedules_table
+from extractor.tables import sensors as sensors_table
 
 SELECTOR = {"repositoryLocationName": "analytics", "repositoryName": "__repository__"}
 INGESTION = {"repositoryLocationName": "ingestion", "repositoryName": "__repository__"}
@@ -174,32 +177,29 @@ async def test_answers_the_connector_documents_with_dagster_shapes() -> None:
                     "__typename": "RepositoryLocation", "repositories": [{"name": "__repository__"}]}}
                 for name in ("analytics", "ingestion")]}  # fmt: skip
 
-            schedules = (await _data(session, url, documents.SCHEDULES, {"repositorySelector": SELECTOR}))
+            schedules = (await _data(session, url, schedules_table.SCHEDULES, {"repositorySelector": SELECTOR}))
             first = schedules["schedulesOrError"]["results"][0]
             assert first == {"name": "analytics_schedule_0", "cronSchedule": "0 0 * * *",
                              "pipelineName": "daily_orders_job", "scheduleState": {
                                  "selectorId": selector_id("analytics", "__repository__", "analytics_schedule_0"),
                                  "status": "RUNNING", "runningCount": 1}}  # fmt: skip
-            sensors = (await _data(session, url, documents.SENSORS, {"repositorySelector": INGESTION}))
+            sensors = (await _data(session, url, sensors_table.SENSORS, {"repositorySelector": INGESTION}))
             assert [set(s) for s in sensors["sensorsOrError"]["results"]] == [
                 {"name", "sensorType", "targets", "sensorState"}] * 3
-            missing = await _data(session, url, documents.SENSORS,
+            missing = await _data(session, url, sensors_table.SENSORS,
                                   {"repositorySelector": {**SELECTOR, "repositoryName": "nope"}})  # fmt: skip
             assert missing["sensorsOrError"] == {
                 "__typename": "RepositoryNotFoundError", "message": "Could not find Repository analytics.nope"}
 
-            assets = (await _data(session, url, documents.ASSETS_PAGE, {"cursor": None, "limit": 3}))["assetsOrError"]
+            assets = (await _data(session, url, assets_table.ASSETS_PAGE, {"cursor": None, "limit": 3}))["assetsOrError"]
             assert assets["__typename"] == "AssetConnection" and len(assets["nodes"]) == 3
             assert assets["cursor"] == json.dumps(assets["nodes"][-1]["key"]["path"])
             assert assets["nodes"][0]["definition"]["repository"] == {
                 "name": "__repository__", "location": {"name": "analytics"}}
-            keys = [{"path": node["key"]["path"]} for node in assets["nodes"]] + [{"path": ["no", "such"]}]
-            latest = (await _data(session, url, documents.ASSETS_LATEST, {"assetKeys": keys}))["assetsLatestInfo"]
-            assert sorted(tuple(info["assetKey"]["path"]) for info in latest) == sorted(tuple(k["path"]) for k in keys)
-            for info in latest:
-                materialization = info["latestMaterialization"]
-                assert materialization is None or set(materialization) == {"runId", "timestamp"}
-                assert materialization is None or materialization["timestamp"].isdigit()
+            for node in assets["nodes"]:
+                for materialization in node["assetMaterializations"]:
+                    assert set(materialization) == {"runId", "timestamp"}
+                    assert materialization["timestamp"].isdigit()
         assert server.stats.by_operation["ConnectorRunsPage"] == 2
 
 
@@ -235,7 +235,7 @@ async def test_max_page_size_clamps_limits_silently() -> None:
             assert pages == 4 and len(seen) == len(set(seen)) == 250
             unlimited = await _data(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": None, "limit": None})
             assert len(unlimited["runsOrError"]["results"]) == 100
-            assets = await _data(session, url, documents.ASSETS_PAGE, {"cursor": None, "limit": 500})
+            assets = await _data(session, url, assets_table.ASSETS_PAGE, {"cursor": None, "limit": 500})
             assert len(assets["assetsOrError"]["nodes"]) == 100
 
 
@@ -245,7 +245,7 @@ async def test_assets_page_by_key_like_dagster() -> None:
         async with aiohttp.ClientSession() as session:
             nodes, cursor = [], None
             while True:
-                answer = await _data(session, server.graphql_url, documents.ASSETS_PAGE, {"cursor": cursor, "limit": 7})
+                answer = await _data(session, server.graphql_url, assets_table.ASSETS_PAGE, {"cursor": cursor, "limit": 7})
                 connection = answer["assetsOrError"]
                 if not connection["nodes"]:
                     assert connection["cursor"] is None
@@ -277,7 +277,7 @@ async def test_workspace_reports_locations_that_failed_or_are_loading() -> None:
             assert "DagsterUserCodeProcessError" in error["message"]
             assert error["causes"] == [{"message": "ModuleNotFoundError: No module named 'ingestion_helpers'\n"}]
             assert entries["ml_platform"] == {"name": "ml_platform", "loadStatus": "LOADING", "locationOrLoadError": None}
-            schedules = await _data(session, server.graphql_url, documents.SCHEDULES, {"repositorySelector": INGESTION})
+            schedules = await _data(session, server.graphql_url, schedules_table.SCHEDULES, {"repositorySelector": INGESTION})
             assert schedules["schedulesOrError"]["__typename"] == "RepositoryNotFoundError"
         assert {row["code_location"] for row in server.model.expected_schedules()} == {"analytics"}
 
@@ -286,11 +286,11 @@ async def test_old_schema_and_disabled_introspection_are_validation_errors() -> 
     async with SimulatedDagster(ServerKnobs(runs=5, old_schema=True, introspection=False)) as server:
         async with aiohttp.ClientSession() as session:
             url = server.graphql_url
-            status, _, body = await _post(session, url, documents.SENSORS, {"repositorySelector": SELECTOR})
+            status, _, body = await _post(session, url, sensors_table.SENSORS, {"repositorySelector": SELECTOR})
             assert status == 400
             assert json.loads(body) == {"data": None, "errors": [
                 {"message": 'Cannot query field "sensorType" on type "Sensor".'}]}
-            untyped = await _data(session, url, documents.SENSORS_WITHOUT_TYPE, {"repositorySelector": SELECTOR})
+            untyped = await _data(session, url, sensors_table.SENSORS_WITHOUT_TYPE, {"repositorySelector": SELECTOR})
             assert len(untyped["sensorsOrError"]["results"]) == 3
             status, _, body = await _post(session, url, documents.SERVER_INFO)
             assert status == 400 and "introspection" in json.loads(body)["errors"][0]["message"]
@@ -330,7 +330,7 @@ async def test_scripted_faults_in_order() -> None:
 async def test_resolver_faults_are_dagster_500_json_answers() -> None:
     async with SimulatedDagster(ServerKnobs(runs=20)) as server:
         server.script_faults(documents.RUNS_PAGE.name, ["statement timeout", "resolver_error", "python_error"])
-        server.fail_always(documents.SCHEDULES.name, "resolver_error", {"repositorySelector": INGESTION})
+        server.fail_always(schedules_table.SCHEDULES.name, "resolver_error", {"repositorySelector": INGESTION})
         async with aiohttp.ClientSession() as session:
             url = server.graphql_url
             variables = {"filter": {}, "cursor": None, "limit": 5}
@@ -358,13 +358,13 @@ async def test_resolver_faults_are_dagster_500_json_answers() -> None:
 
             assert (await _post(session, url, documents.RUNS_PAGE, variables))[0] == 200
             for _ in range(2):  # every time, for this repository only
-                status, _, body = await _post(session, url, documents.SCHEDULES, {"repositorySelector": INGESTION})
+                status, _, body = await _post(session, url, schedules_table.SCHEDULES, {"repositorySelector": INGESTION})
                 answer = json.loads(body)
                 assert status == 500 and answer["data"] is None
                 assert answer["errors"][0]["path"] == ["schedulesOrError", "results", 0, "scheduleState"]
-            await _data(session, url, documents.SCHEDULES, {"repositorySelector": SELECTOR})
+            await _data(session, url, schedules_table.SCHEDULES, {"repositorySelector": SELECTOR})
             server.stop_failing()
-            await _data(session, url, documents.SCHEDULES, {"repositorySelector": INGESTION})
+            await _data(session, url, schedules_table.SCHEDULES, {"repositorySelector": INGESTION})
 
 
 async def test_statement_timeout_above_a_page_size() -> None:
@@ -429,9 +429,9 @@ def test_threaded_server_and_mutations() -> None:
 
 def test_tables_match_the_connector() -> None:
     from benchmarks.tables import TABLES
-    from extractor.tables import TABLES as CONNECTOR_TABLES
+    from extractor.tables import declarations
 
-    assert TABLES == CONNECTOR_TABLES
+    assert TABLES == declarations()
     model = DagsterModel(runs=20)
     by_name = {table["table"]: table for table in TABLES}
     for name, rows in (("dagster_runs", list(model.expected_runs())), ("dagster_assets", model.expected_assets()),

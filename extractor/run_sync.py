@@ -24,13 +24,10 @@ from typing import Any
 from extractor.client import DagsterClient
 from extractor.config import Settings
 from extractor.errors import DagsterConnectorError
-from extractor.events import Rows
 from extractor.log import log
 from extractor.runs import RunPage, count_runs, fetch_run_page, plan_windows, runs_by_id, walk_runs
 from extractor.server import ServerInfo
 from extractor.state import MAX_TRACKED_UNFINISHED, WINDOW_OVERLAP_SECONDS, RunSync, RunWalk, SyncState
-from extractor.tables import RUNS_TABLE
-from extractor.transforms import run_row
 
 PROGRESS_INTERVAL_SECONDS = 10.0
 MIN_PAGES_PER_WINDOW = 2  # a first sync is split only when each window gets this many pages
@@ -38,7 +35,8 @@ PAGES_IN_FLIGHT = 3  # pages being fetched or waiting for the channel, over all 
 RECHECK_BATCH = 100  # unfinished runs re-read per request
 SKEW_WARNING_SECONDS = 60.0
 
-Send = Callable[[Rows | None], Awaitable[None]]  # sends rows (if any), then a checkpoint
+# Sends the runs (`Run` objects as read; none: just a checkpoint), then a checkpoint.
+Send = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
 
 class RunSyncer:
@@ -94,7 +92,7 @@ class RunSyncer:
             *(self._walk(client, walk) for walk in walks),
         )
         self._finish()
-        await self._send(None)  # the checkpoint that records the finished sync
+        await self._send([])  # the checkpoint that records the finished sync
 
     async def _first_sync_walks(self, client: DagsterClient) -> list[RunWalk]:
         """One walk, or creation-time windows walked concurrently when the history is long."""
@@ -209,7 +207,7 @@ class RunSyncer:
             sync.created_until = _newest(sync.created_until, run["creationTime"])
         sync.rows_done += len(runs)
         self._warn_if_ahead(runs)
-        await self._send(Rows(RUNS_TABLE, [run_row(run) for run in runs]) if runs else None)
+        await self._send(runs)
         self._pages += 1
         self._log_progress(final=False)
 

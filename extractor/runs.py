@@ -20,7 +20,6 @@ from extractor.documents import RUN_EXISTS, RUNS_COUNT, RUNS_PAGE
 from extractor.errors import HeavyQueryError, RequestTimeout, ServerError, TransientError
 from extractor.log import log
 from extractor.state import WINDOW_OVERLAP_SECONDS, RunWalk
-from extractor.transforms import Row, run_row
 
 MIN_PAGE_SIZE = 25  # heavy pages are halved down to this
 TRIES_BEFORE_SHRINKING = 2  # a page that times out this often is retried at half the size
@@ -32,15 +31,11 @@ PLANNING_PROBES = (3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400, 90 * 86400, 36
 
 @dataclass(frozen=True)
 class RunPage:
-    """One page of runs, as read, and its walk's position once those rows are saved."""
+    """One page of runs, as read, and its walk's position once they are saved."""
 
     runs: list[dict[str, Any]]
     walk: RunWalk
     finished: bool
-
-    @property
-    def rows(self) -> list[Row]:
-        return [run_row(run) for run in self.runs]
 
 
 COUNT_TRIES = 2  # a count only plans and shows progress: not worth minutes of retries
@@ -204,3 +199,34 @@ async def runs_by_id(
             wanted -= {run["runId"] for run in runs}
             cursor = runs[-1]["runId"]
             yield runs
+
+
+MAX_RESTARTS = 3  # unfinished-run walks started over because their cursor run vanished
+
+
+async def unfinished_runs(
+    client: DagsterClient, statuses: tuple[str, ...], tags: list[dict[str, str]], page_size: int
+) -> list[dict[str, Any]]:
+    """Every run not finished yet (with these tags); the walk ends on an empty page.
+
+    `statuses` are the server's statuses of runs not finished.
+
+    Runs finish (and may be deleted) while we walk: a cursor run that no longer exists makes
+    Dagster answer an empty page, so the walk then starts over, keeping what it found.
+    """
+    runs_filter: dict[str, Any] = {"statuses": list(statuses)}
+    if tags:
+        runs_filter["tags"] = tags
+    found: dict[str, dict[str, Any]] = {}
+    cursor = None
+    restarts = 0
+    size = PageSize(page_size)
+    while True:
+        runs = await fetch_adapting(client, runs_filter, cursor, size)
+        if not runs:
+            if cursor is None or restarts >= MAX_RESTARTS or await run_exists(client, cursor):
+                return list(found.values())
+            cursor, restarts = None, restarts + 1
+            continue
+        found.update((run["runId"], run) for run in runs)
+        cursor = runs[-1]["runId"]

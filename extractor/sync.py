@@ -1,12 +1,12 @@
-"""Orchestration: runs the extraction on an event loop in a worker thread, concurrently per
-resource, and hands `update()` a stream of `Rows`, `Deletes` and `Checkpoint` events through a
-bounded `Channel`.
+"""Orchestration: runs the extraction on an event loop in a worker thread, every table of the
+registry (`extractor/tables/`) concurrently, and hands `update()` a stream of `Rows`, `Deletes`
+and `Checkpoint` events through a bounded `Channel`.
 
-Error policy: a failure of the run sync ends the sync, but only after the other resources have
-finished and everything they sent is checkpointed (the run walks resume from their last saved
-page); a failure of assets, or of one repository's schedules or sensors, is a warning: that
-part is skipped, and nothing of it is deleted. When `update()` stops reading, the worker is
-cancelled and stops promptly.
+Error policy: a required table's failure (runs) ends the sync, but only after the other tables
+have finished and everything they sent is checkpointed (the run walks resume from their last
+saved page); any other table's failure, or one repository's, is a warning: that part is
+skipped, and nothing of it is deleted. When `update()` stops reading, the worker is cancelled
+and stops promptly.
 """
 
 from __future__ import annotations
@@ -17,29 +17,21 @@ from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from extractor.assets import asset_pages
 from extractor.channel import Channel, ChannelClosed
 from extractor.client import DagsterClient
 from extractor.config import Settings
-from extractor.errors import DagsterConnectorError
 from extractor.events import Checkpoint, Deletes, Rows
 from extractor.log import log
-from extractor.run_sync import RunSyncer
-from extractor.schedules import fetch_schedule_rows
-from extractor.sensors import fetch_active_runs_by_sensor_name, fetch_sensors, sensor_rows
-from extractor.server import ServerInfo, connect
-from extractor.snapshot import SnapshotListing, reconcile
+from extractor.server import connect
+from extractor.snapshot import SKIPPABLE, SnapshotListing, reconcile
 from extractor.state import SyncState
-from extractor.tables import ASSETS_TABLE, SCHEDULES_TABLE, SENSORS_TABLE
-from extractor.workspace import Repository, Workspace, load_workspace
+from extractor.table import SyncContext, Table
+from extractor.tables import TABLES
+from extractor.workspace import Workspace, load_workspace
 
 T = TypeVar("T")
-SNAPSHOT_TABLES = (ASSETS_TABLE, SCHEDULES_TABLE, SENSORS_TABLE)  # in the order they are synced
 CHANNEL_ITEMS = 4  # events held between the extractor and update(): about 2 pages
 STOP_TIMEOUT_SECONDS = 10.0
-
-# Failures of a non-run resource that skip that part with a warning instead of ending the sync.
-_SKIPPABLE = (DagsterConnectorError, KeyError, TypeError)
 
 
 @dataclass(frozen=True)
@@ -53,7 +45,7 @@ class _Failed:
 
 
 class _Extraction:
-    """The async side: one client, the resource tasks, all writing to one channel."""
+    """The async side: one client; every table's sync concurrently, all writing to one channel."""
 
     def __init__(self, settings: Settings, state: SyncState, channel: Channel) -> None:
         self._settings = settings
@@ -66,30 +58,36 @@ class _Extraction:
             # One request before the concurrent ones: reachability and credentials fail fast.
             server = await connect(client, self._settings.graphql_url)
             log.info(f"connected to Dagster {server.version} at {self._settings.graphql_url}")
-            workspace = asyncio.ensure_future(load_workspace(client))
+            context = SyncContext(
+                settings=self._settings,
+                state=self._state,
+                client=client,
+                server=server,
+                workspace=asyncio.ensure_future(load_workspace(client)),
+                send=self._send,
+                checkpoint=self._checkpoint,
+            )
             try:
-                run_failure, *listings = await asyncio.gather(
-                    self._sync_runs(client, server),
-                    self._skip_on_failure("assets", self._sync_assets(client, workspace)),
-                    self._skip_on_failure("schedules", self._sync_schedules(client, workspace)),
-                    self._skip_on_failure("sensors", self._sync_sensors(client, workspace, server)),
-                )
-                listed = {t: found for t, found in zip(SNAPSHOT_TABLES, listings) if found}
+                outcomes = await asyncio.gather(*(self._sync(table, context) for table in TABLES))
+                listed = {t.name: o for t, o in zip(TABLES, outcomes) if isinstance(o, SnapshotListing)}
                 if listed:
-                    deleting = self._delete_gone(client, listed, workspace)
+                    deleting = self._delete_gone(client, listed, context.workspace)
                     await self._skip_on_failure("deletions", deleting)
-            finally:  # cancelled: the shared listing stops too
-                workspace.cancel()
-                await asyncio.gather(workspace, return_exceptions=True)
+            finally:  # cancelled: the reads the tables shared stop too
+                shared = [context.workspace, *context.shared.values()]
+                for future in shared:
+                    future.cancel()
+                await asyncio.gather(*shared, return_exceptions=True)
             log.info(
                 f"requests sent: {client.requests_sent} "
                 f"({client.throttle.rate_limited_answers} answered 429)"
             )
             if self._unsaved:
-                # Everything is extracted: one last checkpoint commits the other resources' rows.
+                # Everything is extracted: one last checkpoint commits the other tables' rows.
                 await self._checkpoint()
-            if run_failure is not None:
-                raise run_failure
+            failures = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+            if failures:
+                raise failures[0]
 
     async def _send(self, event: Rows | Deletes) -> None:
         await self._channel.put(event)
@@ -99,29 +97,26 @@ class _Extraction:
         await self._channel.put(Checkpoint(self._state.to_dict()))
         self._unsaved = False
 
-    async def _send_run_rows(self, rows: Rows | None) -> None:
-        if rows is not None:
-            await self._send(rows)
-        await self._checkpoint()
-
-    async def _skip_on_failure(self, resource: str, work: Awaitable[T]) -> T | None:
+    async def _sync(self, table: Table, context: SyncContext) -> SnapshotListing | Exception | None:
+        """Runs one table's sync. A required table's failure is returned (raised once every
+        table is done); any other table's failure is a warning."""
+        if not table.required:
+            return await self._skip_on_failure(table.name, table.sync(context))
         try:
-            return await work
-        except _SKIPPABLE as error:
-            log.warning(f"skipping {resource}: {type(error).__name__}: {error}")
-            return None
-
-    async def _sync_runs(self, client: DagsterClient, server: ServerInfo) -> Exception | None:
-        """Runs the run sync; returns what ended it early, if anything (raised at the end)."""
-        try:
-            await RunSyncer(self._settings, self._state, server, self._send_run_rows).run(client)
+            return await table.sync(context)
         except Exception as error:
             log.error(
-                f"runs: the sync stopped ({type(error).__name__}: {error}); everything up to "
-                "the last checkpoint is saved and the next sync resumes from there"
+                f"{table.name}: the sync stopped ({type(error).__name__}: {error}); everything "
+                "up to the last checkpoint is saved and the next sync resumes from there"
             )
             return error
-        return None
+
+    async def _skip_on_failure(self, part: str, work: Awaitable[T]) -> T | None:
+        try:
+            return await work
+        except SKIPPABLE as error:
+            log.warning(f"skipping {part}: {type(error).__name__}: {error}")
+            return None
 
     async def _delete_gone(
         self,
@@ -145,86 +140,6 @@ class _Extraction:
                 await self._send(Deletes(table, [{"id": key} for key in deleted]))
             self._state.snapshots[table] = snapshot
             self._unsaved = True
-
-    async def _sync_assets(
-        self, client: DagsterClient, listing: Awaitable[Workspace]
-    ) -> SnapshotListing:
-        workspace = await asyncio.shield(listing)
-        found = SnapshotListing(complete=set(workspace.loaded))
-        rows = pages = 0
-        async for page in asset_pages(client):
-            pages += 1
-            for row, location in zip(page.rows, page.locations):
-                found.add(location, row["id"])
-            await self._send(Rows(ASSETS_TABLE, page.rows))
-            rows += len(page.rows)
-        log.info(f"assets: {rows} rows in {pages} pages")
-        return found
-
-    async def _sync_schedules(
-        self, client: DagsterClient, listing: Awaitable[Workspace]
-    ) -> SnapshotListing:
-        workspace = await asyncio.shield(listing)
-        found = SnapshotListing(complete=set(workspace.loaded))
-        results = await asyncio.gather(
-            *(self._schedules_of(client, repo) for repo in workspace.repositories)
-        )
-        for repository, rows in zip(workspace.repositories, results):
-            if rows is None:
-                found.complete.discard(repository.location_name)
-                continue
-            for row in rows:
-                found.add(repository.location_name, row["id"])
-            if rows:
-                await self._send(Rows(SCHEDULES_TABLE, rows))
-        count = sum(len(rows) for rows in results if rows)
-        log.info(f"schedules: {count} rows from {len(workspace.repositories)} repositories")
-        return found
-
-    async def _sync_sensors(
-        self, client: DagsterClient, listing: Awaitable[Workspace], server: ServerInfo
-    ) -> SnapshotListing:
-        page_size = self._settings.page_size
-        statuses = server.not_finished_statuses
-        workspace, active_by_name = await asyncio.gather(
-            asyncio.shield(listing), fetch_active_runs_by_sensor_name(client, statuses, page_size)
-        )
-        found = SnapshotListing(complete=set(workspace.loaded))
-        fetched = await asyncio.gather(
-            *(self._sensors_of(client, repo) for repo in workspace.repositories)
-        )
-        sensors_by_repository = {}
-        for repository, sensors in zip(workspace.repositories, fetched):
-            if sensors is None:
-                found.complete.discard(repository.location_name)
-            else:
-                sensors_by_repository[repository] = sensors
-        rows_by_repository = await sensor_rows(
-            client, sensors_by_repository, active_by_name, statuses, page_size
-        )
-        count = 0
-        for repository, rows in rows_by_repository.items():
-            for row in rows:
-                found.add(repository.location_name, row["id"])
-            if rows:
-                await self._send(Rows(SENSORS_TABLE, rows))
-                count += len(rows)
-        log.info(f"sensors: {count} rows from {len(workspace.repositories)} repositories")
-        return found
-
-    async def _schedules_of(self, client: DagsterClient, repository: Repository) -> list | None:
-        try:
-            return await fetch_schedule_rows(client, repository)
-        except _SKIPPABLE as error:
-            log.warning(f"schedules: skipping repository {repository.label}: {error}")
-            return None
-
-    async def _sensors_of(self, client: DagsterClient, repository: Repository) -> list | None:
-        try:
-            return await fetch_sensors(client, repository)
-        except _SKIPPABLE as error:
-            log.warning(f"sensors: skipping repository {repository.label}: {error}")
-            return None
 
 
 def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Deletes | Checkpoint]:

@@ -2,7 +2,7 @@
 
 from aioresponses import aioresponses
 
-from extractor.assets import asset_pages
+from extractor.tables.assets import asset_pages
 from extractor.client import DagsterClient
 from extractor.config import parse_configuration
 from tests.fake_dagster import ENDPOINT, FakeAsset, FakeDagster, FakeLocation, FakeRepository

@@ -9,7 +9,7 @@ from aioresponses import aioresponses
 
 from extractor.client import DagsterClient
 from extractor.config import parse_configuration
-from extractor.events import Rows
+from extractor.tables.runs import run_row
 from extractor.run_sync import RunSyncer
 from extractor.runs import COUNT_TRIES, PLANNING_PROBES
 from extractor.server import FINISHED_STATUSES, connect
@@ -55,9 +55,8 @@ async def sync_runs(fake: FakeDagster, state: SyncState, page_size: int = 10, **
     )
     result = Sync()
 
-    async def send(rows: Rows | None) -> None:
-        if rows is not None:
-            result.rows.extend(rows.rows)
+    async def send(runs: list[dict]) -> None:
+        result.rows.extend(run_row(run) for run in runs)
         result.checkpoints.append(state.to_dict())
         result.rows_at_checkpoint.append(len(result.rows))
 

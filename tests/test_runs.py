@@ -6,7 +6,7 @@ from aioresponses import aioresponses
 from extractor.client import DagsterClient
 from extractor.config import parse_configuration
 from extractor.runs import MIN_PAGE_SIZE, runs_by_id, walk_runs
-from extractor.sensors import fetch_active_runs_by_sensor_name
+from extractor.tables.sensors import fetch_active_runs_by_sensor_name
 from extractor.server import FINISHED_STATUSES
 from extractor.state import RunWalk
 from tests.fake_dagster import (

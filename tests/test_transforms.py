@@ -2,16 +2,11 @@
 
 import json
 
-from extractor.transforms import (
-    asset_key_id,
-    asset_row,
-    run_row,
-    schedule_row,
-    sensor_row,
-    sensor_run_name,
-    utc_datetime,
-    utc_datetime_from_millis,
-)
+from extractor.tables.assets import asset_row
+from extractor.tables.runs import run_row
+from extractor.tables.schedules import schedule_row
+from extractor.tables.sensors import sensor_row, sensor_run_name
+from extractor.transforms import asset_key_id, utc_datetime, utc_datetime_from_millis
 from extractor.workspace import Repository
 
 REPOSITORY = Repository("analytics", "__repository__")
