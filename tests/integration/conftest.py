@@ -88,9 +88,13 @@ def runs_upserted(output: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def unfinished_runs(demo: DagsterDemo) -> int:
-    """How many runs Dagster holds that have not finished: each sync re-reads them."""
-    return sum(run["status"] not in FINISHED for run in demo.seed("dump-runs"))
+def runs_to_reread(demo: DagsterDemo, state: dict) -> set[str]:
+    """The runs an incremental sync (with no look-back) after `state` must read, from what
+    Dagster holds now: those updated after the watermark, and those last seen unfinished."""
+    watermark = state["runs"]["updated_until"]
+    runs = demo.seed("dump-runs")
+    changed = {run["run_id"] for run in runs if run["update_time"] > watermark}
+    return changed | (set(state["runs"]["unfinished"]) & {run["run_id"] for run in runs})
 
 
 def iso(seconds: float | None) -> str | None:

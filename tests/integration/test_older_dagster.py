@@ -17,7 +17,7 @@ from tests.integration.conftest import (
     connector_project,
     destination,
     runs_upserted,
-    unfinished_runs,
+    runs_to_reread,
     running_demo,
     synced,
 )
@@ -87,13 +87,17 @@ def test_incremental_sync_against_old_dagster_equals_dagster(first_sync, old_dem
     assert in_progress, "populate leaves STARTED runs"
     finished_run = in_progress[0]
 
+    state = project.state()
     new_runs = old_demo.seed("add-runs", "7")
     old_demo.seed("finish-run", finished_run, "--status", "FAILURE")
     old_demo.set_sensor_running("operations", REPOSITORY_NAME, "multi_job_sensor", True)
     output = synced(project)
 
-    # Only the new runs, the one whose status changed, and those still unfinished were read again.
-    assert runs_upserted(output) == len(new_runs) + 1 + unfinished_runs(old_demo)
+    # Only the runs changed since the watermark (the new ones, the finished one) and those last
+    # seen unfinished were read, each once.
+    reread = runs_to_reread(old_demo, state)
+    assert set(new_runs) | {finished_run} <= reread
+    assert runs_upserted(output) == len(reread)
     tables = destination(project)
     assert tables["dagster_runs"][finished_run]["status"] == "FAILURE"
     assert set(new_runs) <= set(tables["dagster_runs"])

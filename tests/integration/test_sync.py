@@ -13,7 +13,7 @@ from tests.integration.conftest import (
     assert_token_absent,
     destination,
     runs_upserted,
-    unfinished_runs,
+    runs_to_reread,
     synced,
 )
 from tests.support.fivetran_runner import ConnectorProject
@@ -55,14 +55,18 @@ def test_incremental_sync_loads_new_and_changed_runs_only(make_project, demo):
     synced(project)
     assert destination(project)["dagster_runs"][in_progress_run]["status"] == "STARTED"
 
+    state = project.state()
     new_runs = demo.seed("add-runs", "10")
     demo.seed("finish-run", in_progress_run, "--status", "SUCCESS")
     demo.set_schedule_running("analytics", "__repository__", "reports_daily_schedule", True)
     demo.set_sensor_running("operations", "__repository__", "multi_job_sensor", True)
     output = synced(project)
 
-    # Only the 10 new runs, the one whose status changed, and those still unfinished were read.
-    assert runs_upserted(output) == len(new_runs) + 1 + unfinished_runs(demo)
+    # Only the runs changed since the watermark (the 10 new ones, the finished one) and those
+    # last seen unfinished were read, each once.
+    reread = runs_to_reread(demo, state)
+    assert set(new_runs) | {in_progress_run} <= reread
+    assert runs_upserted(output) == len(reread)
     tables = destination(project)
     assert tables["dagster_runs"][in_progress_run]["status"] == "SUCCESS"
     assert set(new_runs) <= set(tables["dagster_runs"])
@@ -95,11 +99,13 @@ def test_a_run_that_changes_during_a_sync_is_caught_by_the_next(make_project, de
     assert process.wait(timeout=300) == 0, (tmp_path / "sync1.log").read_text()[-3000:]
     assert destination(project)["dagster_runs"][run_id]["status"] == "STARTED"
 
+    state = project.state()
     project.configuration_path.write_text(project.configuration_path.read_text().replace(
         '"requests_per_second": "1"', '"requests_per_second": "50"'))
     output = synced(project)
     assert destination(project)["dagster_runs"][run_id]["status"] == "FAILURE"
-    assert runs_upserted(output) == 1 + unfinished_runs(demo)
+    reread = runs_to_reread(demo, state)
+    assert run_id in reread and runs_upserted(output) == len(reread)
     assert_destination_equals_dagster(project, demo)
 
 
