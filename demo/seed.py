@@ -660,6 +660,18 @@ def cmd_dump_runs(seeder: Seeder) -> list[dict[str, Any]]:
             "start_time": seconds(record.start_time),
             "end_time": seconds(record.end_time),
             "update_time": record.update_timestamp.timestamp(),
+            "code_location": (
+                record.dagster_run.remote_job_origin.repository_origin.code_location_origin.location_name
+                if record.dagster_run.remote_job_origin
+                else None
+            ),
+            "repository": (
+                record.dagster_run.remote_job_origin.repository_origin.repository_name
+                if record.dagster_run.remote_job_origin
+                else None
+            ),
+            "parent_run_id": record.dagster_run.parent_run_id,
+            "root_run_id": record.dagster_run.root_run_id,
             # Stored as the hidden run tag `.dagster/repository` (DagsterRun.tags_for_storage).
             "repository_label": (
                 record.dagster_run.remote_job_origin.repository_origin.get_label()

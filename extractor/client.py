@@ -195,12 +195,13 @@ class DagsterClient:
                 self.mark_unsupported(operation, error, fallback.name)
         raise AssertionError("unreachable: the last operation returns or raises")
 
-    def mark_unsupported(self, operation: Operation, error: GraphQLError, instead: str) -> None:
+    def mark_unsupported(self, operation: Operation, error: Exception, instead: str) -> None:
         """Remembers that the server can't run `operation`; warns once."""
         if operation.name not in self.unsupported_operations:
             self.unsupported_operations.add(operation.name)
+            reason = error.messages[0] if isinstance(error, GraphQLError) else str(error)
             log.warning(
-                f"this Dagster's schema can't run {operation.name} ({error.messages[0]}); "
+                f"this Dagster can't run {operation.name} ({reason.splitlines()[0][:300]}); "
                 f"using {instead} instead"
             )
 
@@ -283,7 +284,9 @@ class DagsterClient:
             messages = [str(error.get("message", error)) for error in errors]
             resolver_failed = status >= 500 or any(error.get("path") for error in errors)
             if resolver_failed:  # the query was valid; Dagster failed while answering it
-                raise classify_server_message(operation, "; ".join(messages))
+                where = [_field_path(error) for error in errors]
+                located = [f"{m} (at {w})" if w else m for m, w in zip(messages, where)]
+                raise classify_server_message(operation, "; ".join(located))
             raise GraphQLError(operation, messages)
         data = answer.get("data")
         if not isinstance(data, dict):
@@ -298,6 +301,11 @@ class DagsterClient:
         if status >= 400 and status < 500:
             raise HttpError(status, f"{operation}: HTTP {status}: {_short(body)}")
         return data
+
+
+def _field_path(error: dict[str, Any]) -> str:
+    """Where in the answer a resolver failed, as `runsOrError.results` (list indexes left out)."""
+    return ".".join(str(part) for part in error.get("path") or () if isinstance(part, str))
 
 
 def _not_a_graphql_answer(operation: str, status: int, body: bytes) -> Exception:

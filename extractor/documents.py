@@ -8,7 +8,8 @@ Every `...OrError` union asks for `__typename` and `... on Error { message }` so
 from extractor.client import Operation
 
 _RUN_FIELDS = (
-    "runId pipelineName status mode creationTime startTime endTime updateTime tags { key value }"
+    "runId pipelineName status mode creationTime startTime endTime updateTime tags { key value } "
+    "repositoryOrigin { repositoryLocationName repositoryName } rootRunId parentRunId"
 )
 
 # The first request of a sync: is this a Dagster at all, which version, which run statuses.
@@ -70,9 +71,10 @@ query ConnectorWorkspace {
       locationEntries {
         name
         loadStatus
+        updatedTimestamp
         locationOrLoadError {
           __typename
-          ... on RepositoryLocation { repositories { name } }
+          ... on RepositoryLocation { repositories { name } dagsterLibraryVersions { name version } }
           ... on PythonError { message causes { message } }
         }
       }

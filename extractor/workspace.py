@@ -8,7 +8,8 @@ locations were listed completely, and warns of the others with Dagster's own err
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from extractor.client import DagsterClient, unwrap
 from extractor.documents import WORKSPACE
@@ -37,6 +38,16 @@ class Workspace:
     repositories: list[Repository]  # of the locations that loaded
     locations: frozenset[str]  # every location the workspace names, loaded or not
     loaded: frozenset[str]  # the locations whose definitions Dagster lists in full
+    entries: tuple[dict[str, Any], ...] = ()  # Dagster's `WorkspaceLocationEntry` objects
+    load_errors: dict[str, str] = field(default_factory=dict)  # location -> the code's error
+
+
+def load_error(location: dict[str, Any]) -> str:
+    """The code's own exception of a location that failed to load (Dagster's message is
+    generic; the code's exception is its last cause), on one line."""
+    causes = [cause.get("message") or "" for cause in location.get("causes") or []]
+    text = (causes[-1] if causes and causes[-1].strip() else location.get("message")) or ""
+    return (text.strip().splitlines() or ["no message"])[-1][:300]
 
 
 async def load_workspace(client: DagsterClient, warn: bool = True) -> Workspace:
@@ -45,6 +56,7 @@ async def load_workspace(client: DagsterClient, warn: bool = True) -> Workspace:
     workspace = unwrap(WORKSPACE.name, data["workspaceOrError"], "Workspace")
     repositories: list[Repository] = []
     locations, loaded = set(), set()
+    errors: dict[str, str] = {}
     for entry in workspace["locationEntries"]:
         name = entry["name"]
         locations.add(name)
@@ -52,20 +64,22 @@ async def load_workspace(client: DagsterClient, warn: bool = True) -> Workspace:
         if entry["loadStatus"] == "LOADED" and location.get("__typename") == "RepositoryLocation":
             loaded.add(name)
             repositories += [Repository(name, repo["name"]) for repo in location["repositories"]]
-        elif not warn:
-            continue
         elif location.get("__typename") == "PythonError":
-            # Dagster's own message is generic; the code's exception is the last cause.
-            causes = [cause.get("message") or "" for cause in location.get("causes") or []]
-            text = (causes[-1] if causes and causes[-1].strip() else location.get("message")) or ""
-            message = (text.strip().splitlines() or ["no message"])[-1][:300]
+            errors[name] = load_error(location)
+            if warn:
+                log.warning(
+                    f"code location '{name}' failed to load ({errors[name]}); its definitions "
+                    "are left as last synced"
+                )
+        elif warn:
             log.warning(
-                f"code location '{name}' failed to load ({message}); its assets, schedules "
-                "and sensors are left as last synced"
+                f"code location '{name}' is {entry['loadStatus'].lower()}; its definitions "
+                "are left as last synced"
             )
-        else:
-            log.warning(
-                f"code location '{name}' is {entry['loadStatus'].lower()}; its assets, "
-                "schedules and sensors are left as last synced"
-            )
-    return Workspace(repositories, frozenset(locations), frozenset(loaded))
+    return Workspace(
+        repositories,
+        frozenset(locations),
+        frozenset(loaded),
+        tuple(workspace["locationEntries"]),
+        errors,
+    )

@@ -7,13 +7,24 @@ transform, how a sync fills it), its line below, and its tests.
 from __future__ import annotations
 
 from extractor.table import Table
-from extractor.tables import assets, runs, schedules, sensors
+from extractor.tables import (
+    asset_dependencies,
+    assets,
+    code_locations,
+    jobs,
+    runs,
+    schedules,
+    sensors,
+)
 
 TABLES: list[Table] = [
     runs.TABLE,
     assets.TABLE,
     schedules.TABLE,
     sensors.TABLE,
+    jobs.TABLE,
+    code_locations.TABLE,
+    asset_dependencies.TABLE,
 ]
 
 

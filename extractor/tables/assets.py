@@ -11,12 +11,12 @@ workspace and are left out. The walk ends on an empty page or a missing cursor.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from extractor.client import DagsterClient, Operation, unwrap
+from extractor.client import DagsterClient, Operation
+from extractor.connection import connection_pages
 from extractor.events import Rows
 from extractor.log import log
 from extractor.snapshot import SnapshotListing
@@ -70,34 +70,21 @@ class AssetPage:
 
 
 async def asset_pages(client: DagsterClient, page_size: int = ASSET_PAGE_SIZE) -> AsyncIterator[AssetPage]:
-    """Yields the workspace's `dagster_assets` rows, a page at a time.
-
-    The next page is asked for as soon as its cursor is known, while this one is handed on.
-    """
-    next_page = asyncio.ensure_future(_fetch(client, None, page_size))
-    try:
-        while True:
-            connection = await next_page
-            nodes, cursor = connection["nodes"], connection.get("cursor")
-            if not nodes or cursor is None:
-                return
-            next_page = asyncio.ensure_future(_fetch(client, cursor, page_size))
-            defined = [
-                node for node in nodes
-                if node.get("definition") and not node["definition"].get("isAutoCreatedStub")
-            ]  # fmt: skip
-            if defined:
-                yield AssetPage(
-                    rows=[asset_row(node, _first(node.get("assetMaterializations"))) for node in defined],
-                    locations=[node["definition"]["repository"]["location"]["name"] for node in defined],
-                )
-    finally:
-        next_page.cancel()
+    """Yields the workspace's `dagster_assets` rows, a page at a time."""
+    async for nodes in connection_pages(client, ASSETS_PAGE, "assetsOrError", "AssetConnection", page_size):
+        defined = [node for node in nodes if is_defined(node)]
+        if defined:
+            yield AssetPage(
+                rows=[asset_row(node, _first(node.get("assetMaterializations"))) for node in defined],
+                locations=[node["definition"]["repository"]["location"]["name"] for node in defined],
+            )
 
 
-async def _fetch(client: DagsterClient, cursor: str | None, page_size: int) -> dict[str, Any]:
-    data = await client.execute(ASSETS_PAGE, {"cursor": cursor, "limit": page_size})
-    return unwrap(ASSETS_PAGE.name, data["assetsOrError"], "AssetConnection")
+def is_defined(asset: dict[str, Any]) -> bool:
+    """Whether an `Asset` of the listing is an asset of the workspace: it has a definition,
+    and not the stub Dagster makes for an undefined dependency."""
+    definition = asset.get("definition")
+    return bool(definition) and not definition.get("isAutoCreatedStub")
 
 
 def _first(events: list[dict[str, Any]] | None) -> dict[str, Any] | None:

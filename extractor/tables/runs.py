@@ -16,10 +16,20 @@ NAME = "dagster_runs"
 
 
 def run_row(run: dict[str, Any]) -> Row:
-    """A `dagster_runs` row from a `Run`; tags `[{key, value}]` become one JSON object."""
+    """A `dagster_runs` row from a `Run`; tags `[{key, value}]` become one JSON object.
+
+    How a run was triggered (schedule, sensor, backfill, run key) is in its tags
+    (`dagster/schedule_name`, `dagster/sensor_name`, `dagster/backfill`, `dagster/run_key`):
+    Dagster exposes no fields for it.
+    """
+    origin = run.get("repositoryOrigin") or {}
     return {
         "run_id": run["runId"],
         "pipeline_name": run.get("pipelineName"),
+        "code_location": origin.get("repositoryLocationName"),
+        "repository": origin.get("repositoryName"),
+        "parent_run_id": run.get("parentRunId"),
+        "root_run_id": run.get("rootRunId"),
         "status": run.get("status"),
         "mode": run.get("mode"),
         "creation_time": utc_datetime(run.get("creationTime")),
@@ -47,6 +57,10 @@ TABLE = Table(
     columns={
         "run_id": "STRING",
         "pipeline_name": "STRING",
+        "code_location": "STRING",
+        "repository": "STRING",
+        "parent_run_id": "STRING",
+        "root_run_id": "STRING",
         "status": "STRING",
         "mode": "STRING",
         "creation_time": "UTC_DATETIME",

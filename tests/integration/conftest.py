@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from demo.dagster_demo import DagsterDemo, default_dagster_python
+from demo.dagster_demo import DagsterDemo, DagsterDemoError, default_dagster_python
 from tests.support.fivetran_runner import ConnectorProject
 
 INITIAL_RUNS = 300
@@ -34,7 +34,22 @@ _DEFINITIONS_QUERY = """
         location { name }
         schedules { name cronSchedule pipelineName scheduleState { selectorId status } }
         sensors { name sensorType targets { pipelineName } sensorState { selectorId status } }
-        assetNodes { assetKey { path } description isAutoCreatedStub }
+        assetNodes { assetKey { path } description isAutoCreatedStub dependencyKeys { path } }
+        jobs {
+          name description isAssetJob tags { key value }
+          owners { ... on UserDefinitionOwner { email } ... on TeamDefinitionOwner { team } }
+        }
+      }
+    }
+  }
+  workspaceOrError {
+    ... on Workspace {
+      locationEntries {
+        name loadStatus updatedTimestamp
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation { repositories { name } dagsterLibraryVersions { name version } }
+        }
       }
     }
   }
@@ -110,6 +125,10 @@ def expected_runs(demo: DagsterDemo) -> dict[str, dict[str, Any]]:
         run["run_id"]: {
             "run_id": run["run_id"],
             "pipeline_name": run["job_name"],
+            "code_location": run["code_location"],
+            "repository": run["repository"],
+            "parent_run_id": run["parent_run_id"],
+            "root_run_id": run["root_run_id"],
             "status": run["status"],
             "mode": "default",
             "creation_time": iso(run["creation_time"]),
@@ -130,8 +149,14 @@ def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any
     """
     runs = demo.seed("dump-runs")
     latest = demo.seed("dump-materializations")
-    repositories = demo.graphql(_DEFINITIONS_QUERY)["repositoriesOrError"]["nodes"]
-    assets, schedules, sensors = {}, {}, {}
+    try:
+        definitions = demo.graphql(_DEFINITIONS_QUERY)
+    except DagsterDemoError as error:  # Dagster 1.11 can't resolve Job.isAssetJob here
+        if "isAssetJob" not in str(error):
+            raise
+        definitions = demo.graphql(_DEFINITIONS_QUERY.replace("isAssetJob", ""))
+    repositories = definitions["repositoriesOrError"]["nodes"]
+    assets, schedules, sensors, jobs, dependencies = {}, {}, {}, {}, {}
     for repository in repositories:
         label = f"{repository['name']}@{repository['location']['name']}"
         location, repository_name = repository["location"]["name"], repository["name"]
@@ -142,6 +167,14 @@ def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any
             key = "/".join(node["assetKey"]["path"])
             materialization = latest[key]
             assert key not in assets, f"{key} is defined twice"
+            for upstream in node["dependencyKeys"]:
+                edge = f"{'/'.join(upstream['path'])} -> {key}"
+                dependencies[edge] = {
+                    "id": edge,
+                    "upstream_key": "/".join(upstream["path"]),
+                    "downstream_key": key,
+                    "code_location": location,
+                }
             assets[key] = {
                 "id": key,
                 "key_path": ".".join(node["assetKey"]["path"]),
@@ -183,7 +216,43 @@ def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any
                 "status": sensor["sensorState"]["status"],
                 "active_run_ids": active,
             }
-    return {"dagster_assets": assets, "dagster_schedules": schedules, "dagster_sensors": sensors}
+        for job in repository["jobs"]:
+            if job["name"].startswith("__ASSET_JOB"):
+                continue
+            job_id = f"{location}:{repository_name}:{job['name']}"
+            jobs[job_id] = {
+                "id": job_id,
+                "name": job["name"],
+                **where,
+                "description": job["description"],
+                "is_asset_job": job.get("isAssetJob"),
+                "tags": {tag["key"]: tag["value"] for tag in job["tags"]},
+                "owners": [owner.get("email") or f"team:{owner.get('team')}" for owner in job["owners"]],
+            }
+    code_locations = {}
+    for entry in definitions["workspaceOrError"]["locationEntries"]:
+        location = entry["locationOrLoadError"] or {}
+        loaded = location.get("__typename") == "RepositoryLocation"
+        code_locations[entry["name"]] = {
+            "id": entry["name"],
+            "name": entry["name"],
+            "load_status": entry["loadStatus"] if loaded else "FAILED",
+            "updated_time": iso(entry["updatedTimestamp"]),
+            "repositories": [repo["name"] for repo in location.get("repositories") or []] if loaded else None,
+            "dagster_library_versions": {
+                version["name"]: version["version"] for version in location["dagsterLibraryVersions"]
+            }
+            if loaded and location.get("dagsterLibraryVersions") is not None
+            else None,
+        }
+    return {
+        "dagster_assets": assets,
+        "dagster_schedules": schedules,
+        "dagster_sensors": sensors,
+        "dagster_jobs": jobs,
+        "dagster_code_locations": code_locations,
+        "dagster_asset_dependencies": dependencies,
+    }
 
 
 def destination(
@@ -201,6 +270,12 @@ def destination(
             row.pop("_fivetran_synced")
             if table == "dagster_sensors":
                 row["active_run_ids"] = sorted(json.loads(row["active_run_ids"]))
+            if table == "dagster_jobs":
+                row["owners"] = json.loads(row["owners"])
+            if table == "dagster_code_locations":
+                row.pop("error")  # checked by the tests that break a location
+                if row["repositories"] is not None:
+                    row["repositories"] = json.loads(row["repositories"])
             by_key[row[key]] = row
         tables[table] = by_key
     return tables

@@ -161,7 +161,10 @@ def test_a_code_location_that_fails_to_load_keeps_its_rows(deployment, project_f
         assert any("code location 'analytics' failed to load" in w for w in warnings_in(output))
         after = destination(project)
         assert not any(destination(project, deleted=True).values())
-        for table in ("dagster_assets", "dagster_schedules", "dagster_sensors"):
+        location = project.tables()["dagster_code_locations"]
+        [broken] = [row for row in location if row["name"] == "analytics"]
+        assert broken["load_status"] == "FAILED" and "BrokenLocationError" in broken["error"]
+        for table in ("dagster_assets", "dagster_schedules", "dagster_sensors", "dagster_jobs"):
             kept = {k: v for k, v in before[table].items() if v["code_location"] == "analytics"}
             assert kept, table
             for key, row in kept.items():

@@ -43,6 +43,13 @@ def test_first_sync_loads_all_four_tables_as_dagster_holds_them(make_project, de
     assert any("." in row["key_path"] for row in tables["dagster_assets"].values())
     assert {row["status"] for row in tables["dagster_schedules"].values()} == {"RUNNING", "STOPPED"}
     assert any(row["active_run_ids"] for row in tables["dagster_sensors"].values())
+    assert set(tables["dagster_code_locations"]) == {"analytics", "operations"}
+    assert {row["name"] for row in tables["dagster_jobs"].values()} >= {"warehouse_refresh_job", "cleanup_job"}
+    # The cross-location dependency is an edge, and its upstream asset one row, where it's defined.
+    edge = tables["dagster_asset_dependencies"]["warehouse/marts/customer_ltv -> ml/churn_features"]
+    assert edge["code_location"] == "operations"
+    assert tables["dagster_assets"]["warehouse/marts/customer_ltv"]["code_location"] == "analytics"
+    assert {row["code_location"] for row in tables["dagster_runs"].values()} == {"analytics", "operations"}
     state = project.state()
     assert state["runs"]["sync"] is None and state["runs"]["updated_until"] > 0
     assert "runs done:" in output and "Dagster sync complete" in output

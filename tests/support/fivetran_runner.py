@@ -130,14 +130,18 @@ class ConnectorProject:
             return {}
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
-        """Every row of the four tables, timestamps as UTC strings, JSON parsed."""
+        """Every row of every table, timestamps as UTC strings, JSON parsed."""
         connection = duckdb.connect(str(self.warehouse_path), read_only=True)
         connection.execute("SET TimeZone = 'UTC'")
         try:
-            return {
-                table: _rows(connection, table)
-                for table in ("dagster_runs", "dagster_assets", "dagster_schedules", "dagster_sensors")
-            }
+            names = [
+                name
+                for (name,) in connection.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = 'tester' AND table_name LIKE 'dagster_%'"
+                ).fetchall()
+            ]
+            return {table: _rows(connection, table) for table in names}
         finally:
             connection.close()
 
