@@ -29,8 +29,15 @@ with every key of the workspace's asset graph after the cursor, sorted by `str(A
 cut to `limit`; the cursor is the last key's `to_string()` (its JSON). A key's `definition`
 is null when no loaded code location defines it (an asset retired from code, or one of a
 location that failed to load); `isAutoCreatedStub` marks the stubs Dagster makes for
-dependencies nobody defines. Schedules and sensors carry their `InstigationState.selectorId`,
+dependencies nobody defines; `dependencyKeys` lists an asset's upstream keys (its own location's
+assets, its stubs, and one asset of the previous location: an edge across locations). Schedules
+and sensors carry their `InstigationState.selectorId`,
 `create_snapshot_id(InstigatorSelector(location, repository, name))`, computed as Dagster does.
+
+Each run belongs to a code location (`repositoryOrigin`) and runs one of its jobs; about 2% of
+the base runs are re-executions of an older run of the same job (`parentRunId` = `rootRunId`,
+with Dagster's `dagster/parent_run_id` and `dagster/root_run_id` tags). Each repository has
+`JOBS_PER_REPOSITORY` jobs (some with tags and owners) and Dagster's implicit `__ASSET_JOB`.
 """
 
 from __future__ import annotations
@@ -67,6 +74,12 @@ REPOSITORY_TAG = ".dagster/repository"
 SENSOR_TAG = "dagster/sensor_name"
 SCHEDULE_TAG = "dagster/schedule_name"
 REPOSITORY_NAME = "__repository__"  # what Dagster names the repository of a `Definitions`
+PARENT_RUN_TAG = "dagster/parent_run_id"
+ROOT_RUN_TAG = "dagster/root_run_id"
+IMPLICIT_ASSET_JOB = "__ASSET_JOB"  # Dagster's implicit job of a repository's assets
+JOBS_PER_REPOSITORY = 4  # JOB_NAMES[(r + k) % 6], k < 4: every job its schedules and sensors target
+REEXECUTION_PER_MILLE = 20  # base runs that re-execute an older run
+DAGSTER_LIBRARY_VERSION = "1.13.28"
 
 LOCATION_NAMES = ("analytics", "ingestion", "ml_platform", "finance", "marketing", "ops")
 LOCATION_STATES = ("loaded", "failed", "loading")
@@ -79,7 +92,8 @@ SENSOR_TYPES = ("STANDARD", "RUN_STATUS", "ASSET", "MULTI_ASSET", "AUTOMATION")
 
 # The connector's run page fields (extractor/documents.py), in its order: the server's fast path.
 RUN_FIELDS = ("runId", "pipelineName", "status", "mode", "creationTime", "startTime", "endTime",
-              "updateTime", "tags")  # fmt: skip
+              "updateTime", "tags", "repositoryOrigin", "rootRunId", "parentRunId")  # fmt: skip
+ORIGIN_FIELDS = ("repositoryLocationName", "repositoryName")  # the connector's `repositoryOrigin { }`
 RUNS_FILTER_FIELDS = ("runIds", "pipelineName", "tags", "statuses", "snapshotId", "updatedAfter",
                       "updatedBefore", "createdBefore", "createdAfter", "mode")  # fmt: skip
 _TIME_BOUNDS = ("updatedAfter", "updatedBefore", "createdAfter", "createdBefore")
@@ -136,11 +150,12 @@ class Run:
     """One run's fields (times in integer milliseconds). Built on demand, never stored."""
 
     __slots__ = ("index", "run_id", "job", "status", "create_ms", "start_ms", "end_ms",
-                 "update_ms", "tags", "repository_label")  # fmt: skip
+                 "update_ms", "tags", "repository_label", "location", "parent_run_id")  # fmt: skip
 
     def __init__(self, index: int, run_id: str, job: str, status: str, create_ms: int,
                  start_ms: int | None, end_ms: int | None, update_ms: int,
-                 tags: tuple[tuple[str, str], ...], repository_label: str) -> None:  # fmt: skip
+                 tags: tuple[tuple[str, str], ...], repository_label: str, location: str,
+                 parent_run_id: str | None = None) -> None:  # fmt: skip
         self.index = index
         self.run_id = run_id
         self.job = job
@@ -151,6 +166,8 @@ class Run:
         self.update_ms = update_ms
         self.tags = tags  # visible tags only
         self.repository_label = repository_label  # the hidden `.dagster/repository` tag
+        self.location = location  # its code location (the repository is REPOSITORY_NAME)
+        self.parent_run_id = parent_run_id  # a re-execution's parent, which is also its root
 
     def graphql(self, fields: Iterable[str] = RUN_FIELDS) -> dict[str, Any]:
         """The `Run` object as dagster-graphql answers it, with only `fields`."""
@@ -174,6 +191,10 @@ class Run:
                 out[field] = _seconds(self.update_ms)
             elif field == "tags":
                 out[field] = [{"key": key, "value": value} for key, value in self.tags]
+            elif field == "repositoryOrigin":
+                out[field] = {"repositoryLocationName": self.location, "repositoryName": REPOSITORY_NAME}
+            elif field == "rootRunId" or field == "parentRunId":
+                out[field] = self.parent_run_id
             elif field == "__typename":
                 out[field] = "Run"
             else:
@@ -185,6 +206,10 @@ class Run:
         return {
             "run_id": self.run_id,
             "pipeline_name": self.job,
+            "code_location": self.location,
+            "repository": REPOSITORY_NAME,
+            "parent_run_id": self.parent_run_id,
+            "root_run_id": self.parent_run_id,
             "status": self.status,
             "mode": "default",
             "creation_time": iso_utc(_seconds(self.create_ms)),
@@ -265,6 +290,8 @@ class DagsterModel:
         self._creates = _CreateTimes(self)
         self._tags_json: dict[tuple[int, ...], str] = {}
         self._location_states = ["loaded"] * self.repositories
+        # When each location was last (re)loaded: `WorkspaceLocationEntry.updatedTimestamp` (ms).
+        self._location_updated = [self.now_ms - 86_400_000 + 60_000 * r for r in range(self.repositories)]
         self._assets_cache: tuple[list[_AssetKey], list[_AssetKey]] | None = None
         self.lock = threading.RLock()  # mutations vs. the server thread's reads
 
@@ -354,9 +381,18 @@ class DagsterModel:
         h = self._hash(index)
         lo, hi = h & 0x3FFFFFFF, (h >> 30) & 0x3FFFFFFF
         repository = lo % self.repositories
-        job = JOB_NAMES[(lo >> 8) % len(JOB_NAMES)]
+        job = self._job(repository, lo)
         create = self.create_ms(index)
         in_progress_base = self.base_runs - self._in_progress_base <= index < self.base_runs
+        parent = self._parent(index, lo, hi) if index < self.base_runs and not in_progress_base else None
+        if parent is not None:  # a re-execution runs its parent's job, in its parent's location
+            parent_h = self._hash(parent)
+            parent_lo = parent_h & 0x3FFFFFFF
+            repository = parent_lo % self.repositories
+            job = self._job(repository, parent_lo)
+            parent_id: str | None = self._format_id(parent, parent_h, parent_lo)
+        else:
+            parent_id = None
         if index < self.base_runs:
             duration = MIN_DURATION_MS + hi % (MAX_DURATION_MS - MIN_DURATION_MS)
             delay = min((hi >> 8) % MAX_QUEUE_DELAY_MS, duration)
@@ -382,9 +418,31 @@ class DagsterModel:
                 start, end, update = create, create, create
         if index in self._mutated:
             status, start, end, update = self._mutated[index]
-        tags = self._base_tags(lo, hi, repository, in_progress_base)
+        if parent_id is not None:
+            tags = [(PARENT_RUN_TAG, parent_id), (ROOT_RUN_TAG, parent_id), ("team", TEAMS[(hi >> 26) % len(TEAMS)])]
+        else:
+            tags = self._base_tags(lo, hi, repository, in_progress_base)
+        location = self.location_name(repository)
         return Run(index, self._format_id(index, h, lo), job, status, create, start, end, update,
-                   tuple(tags), f"{REPOSITORY_NAME}@{self.location_name(repository)}")  # fmt: skip
+                   tuple(tags), f"{REPOSITORY_NAME}@{location}", location, parent_id)  # fmt: skip
+
+    @staticmethod
+    def _job(repository: int, lo: int) -> str:
+        """The job of a run of `repository` (one of the repository's JOBS_PER_REPOSITORY)."""
+        return JOB_NAMES[(repository + (lo >> 8) % JOBS_PER_REPOSITORY) % len(JOB_NAMES)]
+
+    def _parent(self, index: int, lo: int, hi: int) -> int | None:
+        """The run a base run re-executes (about 2% of them), else None. The parent is an
+        older run that is not a re-execution itself, so it is also the root."""
+        if (hi >> 12) % 1000 >= REEXECUTION_PER_MILLE:
+            return None
+        parent = index - 1 - (lo >> 4) % 1000
+        if parent < 0:
+            return None
+        parent_h = self._hash(parent)
+        if ((parent_h >> 42) & 0x3FFFF) % 1000 < REEXECUTION_PER_MILLE:  # (hi >> 12) of the parent
+            return None
+        return parent
 
     def _base_tags(self, lo: int, hi: int, repository: int, in_progress: bool = False) -> list[tuple[str, str]]:
         launcher = (lo >> 24) % 10  # 0-3: a schedule, 4-5: a sensor, else by hand
@@ -399,7 +457,8 @@ class DagsterModel:
     # Compact, as Starlette's JSONResponse writes it (separators=(",", ":")).
     _RUN_JSON = ('{"runId":"' + _ID + '","pipelineName":"%s","status":"%s","mode":"default",'
                  '"creationTime":%d.%03d,"startTime":%d.%03d,"endTime":%d.%03d,'
-                 '"updateTime":%d.%03d,"tags":%s}')  # fmt: skip
+                 '"updateTime":%d.%03d,"tags":%s,"repositoryOrigin":{"repositoryLocationName":"%s",'
+                 '"repositoryName":"' + REPOSITORY_NAME + '"},"rootRunId":null,"parentRunId":null}')  # fmt: skip
 
     def run_json(self, index: int) -> str:
         """The JSON of `self.run(index).graphql()` (times as `%d.%03d`: the same floats), about
@@ -408,6 +467,8 @@ class DagsterModel:
             return json.dumps(self.run(index).graphql(RUN_FIELDS), separators=(",", ":"))
         h = self._hash(index)
         lo, hi = h & 0x3FFFFFFF, (h >> 30) & 0x3FFFFFFF
+        if (hi >> 12) % 1000 < REEXECUTION_PER_MILLE:  # perhaps a re-execution: the slow path
+            return json.dumps(self.run(index).graphql(RUN_FIELDS), separators=(",", ":"))
         repository = lo % self.repositories
         bucket = (lo >> 16) % 100
         duration = MIN_DURATION_MS + hi % (MAX_DURATION_MS - MIN_DURATION_MS)
@@ -423,10 +484,10 @@ class DagsterModel:
         return self._RUN_JSON % (
             index, h >> 48, (h >> 36) & 0xFFF, "89ab"[lo & 3], (h >> 24) & 0xFFF,
             ((h & 0xFFFFFF) << 24) | ((lo * 2654435761) & 0xFFFFFF),
-            JOB_NAMES[(lo >> 8) % len(JOB_NAMES)],
+            JOB_NAMES[(repository + (lo >> 8) % JOBS_PER_REPOSITORY) % len(JOB_NAMES)],
             "SUCCESS" if bucket < 76 else "FAILURE" if bucket < 96 else "CANCELED",
             create // 1000, create % 1000, start // 1000, start % 1000, end // 1000, end % 1000,
-            end // 1000, end % 1000, tags,
+            end // 1000, end % 1000, tags, self.location_name(repository),
         )  # fmt: skip
 
     # ---- mutations --------------------------------------------------------------------------
@@ -488,12 +549,25 @@ class DagsterModel:
             for r in range(self.repositories):
                 if self.location_name(r) == location:
                     self._location_states[r] = state
+                    self._location_updated[r] = self._tick()
                     self._assets_cache = None
                     return
             raise KeyError(location)
 
     def location_state(self, repository: int) -> str:
         return self._location_states[repository]
+
+    def location_updated(self, repository: int) -> float:
+        """`WorkspaceLocationEntry.updatedTimestamp` (seconds) of the location."""
+        return self._location_updated[repository] / 1000
+
+    def library_versions(self, repository: int) -> list[tuple[str, str]]:
+        """`RepositoryLocation.dagsterLibraryVersions` of a loaded location (the code server's
+        `DagsterLibraryRegistry`): dagster and dagster-shared, plus dagster-dbt in the first."""
+        versions = [("dagster-shared", DAGSTER_LIBRARY_VERSION), ("dagster", DAGSTER_LIBRARY_VERSION)]
+        if repository == 0:
+            versions.append(("dagster-dbt", "0.29.28"))
+        return versions
 
     # ---- run queries ----------------------------------------------------------------------
 
@@ -675,6 +749,28 @@ class DagsterModel:
             return [f"{self.location_name(r)}_metric_{j:04d}"]
         return [self.location_name(r), LAYERS[j % len(LAYERS)], f"table_{j:04d}"]
 
+    def _stub_path(self, r: int, k: int) -> list[str]:
+        return ["external", self.location_name(r), f"source_{k}"]
+
+    def _cross_location_upstream(self, r: int) -> list[str] | None:
+        """The asset of location r - 1 that asset 2 of location r depends on, if any."""
+        if r == 0 or self.assets_per_repository < 3:
+            return None
+        return self._asset_path(r - 1, 0)
+
+    def _dependencies(self, r: int, j: int) -> list[list[str]]:
+        """`AssetNode.dependencyKeys` of asset j of repository r: a staging or marts asset
+        depends on the asset before it, the first ones on the location's stubs, and asset 2 on
+        asset 0 of the previous location."""
+        paths = []
+        if j % len(LAYERS) != 0:
+            paths.append(self._asset_path(r, j - 1))
+        if j < self.stub_assets_per_repository:
+            paths.append(self._stub_path(r, j))
+        if j == 2 and (upstream := self._cross_location_upstream(r)) is not None:
+            paths.append(upstream)
+        return paths
+
     def _materialization(self, r: int, j: int, salt: int) -> dict[str, str] | None:
         """The latest materialization of asset j of repository r, if any: runless for some."""
         h = mix64(self._salt ^ (salt << 32) ^ (r << 20) ^ j)
@@ -705,15 +801,29 @@ class DagsterModel:
                         "isAutoCreatedStub": False,
                         "description": None if h % 3 == 0 else f"{'.'.join(path)}: simulated asset",
                         "location": location,
+                        "dependencyKeys": self._dependencies(r, j),
                     }
                 keys.append(_AssetKey(path, definition, self._materialization(r, j, 0xA55E7)))
             if loaded:
                 for k in range(self.stub_assets_per_repository):  # dependencies nobody defines
-                    stub = {"isAutoCreatedStub": True, "description": None, "location": location}
-                    keys.append(_AssetKey(["external", location, f"source_{k}"], stub, None))
+                    stub = {"isAutoCreatedStub": True, "description": None, "location": location,
+                            "dependencyKeys": []}  # fmt: skip
+                    keys.append(_AssetKey(self._stub_path(r, k), stub, None))
             for k in range(self.retired_assets_per_repository):  # events, no definition
                 latest = self._materialization(r, 1000 + k, 0x0DD) or self._materialization(r, 1000 + k, 0x0DE)
                 keys.append(_AssetKey(["retired", location, f"old_table_{k}"], None, latest))
+        # An upstream asset of another location that is not loaded: the downstream location's
+        # repository holds a stub for it (Dagster's `isAutoCreatedStub`).
+        by_path = {tuple(key.path): key for key in keys}
+        for r in range(1, self.repositories):
+            upstream = self._cross_location_upstream(r)
+            if upstream is None or self._location_states[r] != "loaded" or self._location_states[r - 1] == "loaded":
+                continue
+            stub = {"isAutoCreatedStub": True, "description": None, "location": self.location_name(r),
+                    "dependencyKeys": []}  # fmt: skip
+            key = by_path.get(tuple(upstream))
+            if key is not None and key.definition is None:
+                key.definition = stub
         # Keys in the graph, or with events: a stub or a location's asset that was never
         # materialized and whose location is down is in neither.
         keys = [key for key in keys if key.definition is not None or key.latest is not None]
@@ -799,6 +909,35 @@ class DagsterModel:
             })  # fmt: skip
         return result
 
+    def jobs(self, r: int) -> list[dict[str, Any]]:
+        """The repository's `Job` objects, sorted by name as Dagster lists them: its
+        JOBS_PER_REPOSITORY jobs and, when it has assets, the implicit `__ASSET_JOB`."""
+        location = self.location_name(r)
+        result = []
+        names = {JOB_NAMES[(r + k) % len(JOB_NAMES)]: k for k in range(JOBS_PER_REPOSITORY)}
+        if self.assets_per_repository:
+            names[IMPLICIT_ASSET_JOB] = -1
+        for name, k in names.items():
+            tags, owners = [], []
+            if k >= 0 and k % 2 == 0:
+                tags = [{"__typename": "PipelineTag", "key": "team", "value": TEAMS[(r + k) % len(TEAMS)]},
+                        {"__typename": "PipelineTag", "key": "dagster/max_retries", "value": "2"}]  # fmt: skip
+            if k == 0:
+                owners = [{"__typename": "UserDefinitionOwner", "email": f"{location}-owner@example.com"},
+                          {"__typename": "TeamDefinitionOwner", "team": TEAMS[r % len(TEAMS)]}]  # fmt: skip
+            elif k == 2:
+                owners = [{"__typename": "TeamDefinitionOwner", "team": "platform"}]
+            result.append({
+                "__typename": "Job",
+                "id": hashlib.sha1(f"job/{location}/{name}".encode()).hexdigest(),
+                "name": name,
+                "description": None if k < 0 or k == 3 else f"{name.replace('_', ' ')} ({location})",
+                "isAssetJob": k < 0 or k == 1,
+                "tags": tags,
+                "owners": owners,
+            })  # fmt: skip
+        return sorted(result, key=lambda job: job["name"])
+
     # ---- what the connector should write ----------------------------------------------------
 
     def expected_runs(self) -> Iterator[dict[str, Any]]:
@@ -843,6 +982,59 @@ class DagsterModel:
             for r in range(self.repositories) if self._location_states[r] == "loaded"
             for s in self.schedules(r)
         ]  # fmt: skip
+
+    def expected_jobs(self) -> list[dict[str, Any]]:
+        """The `dagster_jobs` rows of the loaded code locations (implicit asset jobs left out)."""
+        rows = []
+        for r in range(self.repositories):
+            if self._location_states[r] != "loaded":
+                continue
+            location = self.location_name(r)
+            for job in self.jobs(r):
+                if job["name"].startswith(IMPLICIT_ASSET_JOB):
+                    continue
+                owners = [owner.get("email") or f"team:{owner['team']}" for owner in job["owners"]]
+                rows.append({
+                    "id": f"{location}:{REPOSITORY_NAME}:{job['name']}", "name": job["name"],
+                    "code_location": location, "repository": REPOSITORY_NAME,
+                    "description": job["description"], "is_asset_job": job["isAssetJob"],
+                    "tags": {tag["key"]: tag["value"] for tag in job["tags"]}, "owners": json.dumps(owners),
+                })  # fmt: skip
+        return rows
+
+    def expected_code_locations(self) -> list[dict[str, Any]]:
+        """The `dagster_code_locations` rows: every location of the workspace."""
+        rows = []
+        for r in range(self.repositories):
+            state = self._location_states[r]
+            loaded = state == "loaded"
+            rows.append({
+                "id": self.location_name(r), "name": self.location_name(r),
+                "load_status": {"loaded": "LOADED", "failed": "FAILED", "loading": "LOADING"}[state],
+                "error": f"ModuleNotFoundError: No module named '{self.location_name(r)}_helpers'"
+                if state == "failed" else None,
+                "updated_time": iso_utc(self.location_updated(r)),
+                "repositories": json.dumps([REPOSITORY_NAME]) if loaded else None,
+                "dagster_library_versions": dict(self.library_versions(r)) if loaded else None,
+            })  # fmt: skip
+        return rows
+
+    def expected_asset_dependencies(self) -> list[dict[str, Any]]:
+        """The `dagster_asset_dependencies` rows: each edge of a loaded location's assets,
+        upstream to downstream, in the downstream asset's location."""
+        with self.lock:
+            everything, _ = self._asset_keys()
+        rows = []
+        for key in everything:
+            definition = key.definition
+            if definition is None or definition["isAutoCreatedStub"]:
+                continue
+            downstream = "/".join(key.path)
+            for path in definition["dependencyKeys"]:
+                upstream = "/".join(path)
+                rows.append({"id": f"{upstream} -> {downstream}", "upstream_key": upstream,
+                             "downstream_key": downstream, "code_location": definition["location"]})  # fmt: skip
+        return rows
 
     def expected_sensors(self) -> list[dict[str, Any]]:
         """The `dagster_sensors` rows of the loaded code locations; `active_run_ids` lists the

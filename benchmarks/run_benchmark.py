@@ -18,7 +18,7 @@ inherit its RSS high-water mark). psutil also samples the runner's process tree 
 the runner and its children) every 50 ms. Requests and 429s
 come from the server's counters, reset before each sync. Every connector sync is verified:
 DuckDB must hold exactly the server's runs (row by row, or sampled for big N), and the asset,
-schedule and sensor tables must equal what the server holds. Any failure exits with status 1.
+schedule, sensor, job, code location and asset dependency tables must equal what the server holds. Any failure exits with status 1.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from benchmarks.dagster_model import DagsterModel  # noqa: E402
 from benchmarks.simulated_dagster import ServerKnobs, SimulatedDagster, _dumps  # noqa: E402
+from benchmarks.tables import TABLES  # noqa: E402
 from tests.support.fivetran_runner import ConnectorProject  # noqa: E402
 
 SCENARIOS = ("connector", "incremental", "naive", "destination_only", "noop")
@@ -58,8 +59,8 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 CONNECTOR_DEFAULTS = {"page_size": 5000, "max_concurrency": 4, "requests_per_second": 20}
 NAIVE_PAGE_SIZE = 100
 RSS_POLL_SECONDS = 0.05
-RUN_COLUMNS = ["run_id", "pipeline_name", "status", "mode", "creation_time", "start_time", "end_time",
-               "update_time", "tags"]
+RUN_COLUMNS = ["run_id", "pipeline_name", "code_location", "repository", "parent_run_id", "root_run_id",
+               "status", "mode", "creation_time", "start_time", "end_time", "update_time", "tags"]
 
 
 class BenchmarkFailure(Exception):
@@ -263,7 +264,7 @@ def _normalise(row: dict[str, Any], columns: list[tuple[str, str]]) -> dict[str,
 
 
 def verify_warehouse(warehouse: Path, model: DagsterModel, mode: str, check_others: bool = True) -> str:
-    """Checks DuckDB's runs (count, and rows: all or sampled) and the other three tables."""
+    """Checks DuckDB's runs (count, and rows: all or sampled) and the other tables."""
     if not warehouse.exists():
         raise BenchmarkFailure(f"no warehouse at {warehouse}")
     connection = duckdb.connect(str(warehouse), read_only=True)
@@ -306,12 +307,16 @@ def verify_warehouse(warehouse: Path, model: DagsterModel, mode: str, check_othe
                 checked += 1
         others = ""
         if check_others:
+            declared = {table["table"]: list(table["columns"]) for table in TABLES}
             for table, expected_rows, key in (
                 ("dagster_assets", model.expected_assets(), "id"),
                 ("dagster_schedules", model.expected_schedules(), "id"),
                 ("dagster_sensors", model.expected_sensors(), "id"),
+                ("dagster_jobs", model.expected_jobs(), "id"),
+                ("dagster_code_locations", model.expected_code_locations(), "id"),
+                ("dagster_asset_dependencies", model.expected_asset_dependencies(), "id"),
             ):
-                columns = _columns(connection, table, list(expected_rows[0].keys()))
+                columns = _columns(connection, table, declared[table])
                 deleted = connection.execute(
                     f"SELECT count(*) FROM tester.{table} WHERE _fivetran_deleted").fetchone()[0]
                 if deleted:
@@ -326,7 +331,7 @@ def verify_warehouse(warehouse: Path, model: DagsterModel, mode: str, check_othe
                     raise BenchmarkFailure(
                         f"{table}: {len(got_rows)} rows in DuckDB vs {len(want_rows)} on the server; "
                         f"first difference: {diff}")
-            others = ", assets/schedules/sensors equal"
+            others = ", assets/schedules/sensors/jobs/code locations/asset dependencies equal"
         return f"{count} runs, {checked} rows compared ({mode}){others}"
     finally:
         connection.close()

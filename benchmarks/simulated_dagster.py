@@ -16,10 +16,12 @@ It is not a GraphQL engine, but it reads queries as one: the operation's root fi
 aliases and arguments: variables or literals) and their selection sets (nested fields, inline
 fragments `... on Type`), and answers with only what was selected, as dagster-webserver 1.13
 does. Root fields: `version`, `__type(name:)` (introspection of enums), `runsOrError`
-(`results`, `count`), `workspaceOrError`, `repositoriesOrError`, `schedulesOrError`,
-`sensorsOrError`, `assetsOrError` and `assetsLatestInfo`. A field the schema lacks is
+(`results`, `count`), `workspaceOrError`, `repositoriesOrError`, `repositoryOrError` (a
+repository's `jobs`), `schedulesOrError`, `sensorsOrError`, `assetsOrError` and
+`assetsLatestInfo`. A field the schema lacks is
 graphql-core's validation error (HTTP 400, `data: null`). With `old_schema` the server is
-an older Dagster: no SUSPENDED run status (as 1.11) and no `Sensor.sensorType` (older still); with
+an older Dagster: no SUSPENDED run status and a `Job.isAssetJob` that fails to resolve (as 1.11),
+and no `Sensor.sensorType` (older still); with
 `introspection=False`, `__type` is refused as by graphql-core's NoSchemaIntrospectionCustomRule.
 
 Server behaviours worth knowing:
@@ -52,6 +54,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import math
 import random
@@ -69,11 +72,13 @@ from aiohttp import web
 
 try:  # as a package (benchmarks.simulated_dagster) or from the benchmarks directory
     from benchmarks.dagster_model import (
-        ALL_STATUSES, ALL_STATUSES_1_11, REPOSITORY_NAME, RUN_FIELDS, DagsterModel, RunsFilterError,
+        ALL_STATUSES, ALL_STATUSES_1_11, ORIGIN_FIELDS, REPOSITORY_NAME, RUN_FIELDS, DagsterModel,
+        RunsFilterError,
     )  # fmt: skip
 except ImportError:  # pragma: no cover
     from dagster_model import (  # type: ignore[no-redef]
-        ALL_STATUSES, ALL_STATUSES_1_11, REPOSITORY_NAME, RUN_FIELDS, DagsterModel, RunsFilterError,
+        ALL_STATUSES, ALL_STATUSES_1_11, ORIGIN_FIELDS, REPOSITORY_NAME, RUN_FIELDS, DagsterModel,
+        RunsFilterError,
     )  # fmt: skip
 
 FAULT_KINDS = ("500", "502", "503", "504", "reset", "timeout", "truncated", "not_json", "429", "401",
@@ -126,7 +131,7 @@ class ServerKnobs:
     repositories: int = 2  # code locations, one repository each
     schedules_per_repository: int = 3
     sensors_per_repository: int = 3
-    old_schema: bool = False  # no SUSPENDED run status (as 1.11), no Sensor.sensorType (older)
+    old_schema: bool = False  # as 1.11: no SUSPENDED, Job.isAssetJob fails; no Sensor.sensorType (older)
     introspection: bool = True  # False: `__type` is refused (introspection disabled)
     max_page_size: int | None = None  # clamps `limit` of runs and assets pages silently
     statement_timeout_rows: int | None = None  # run pages above this many rows time out
@@ -345,10 +350,11 @@ _INTERFACES = {
     "PythonError": ("Error",), "ErrorChainLink": ("Error",), "RepositoryNotFoundError": ("Error",),
     "InvalidPipelineRunsFilterError": ("Error", "PipelineRunsError"),
     "Runs": ("PipelineRuns",), "Schedules": (), "Sensors": (), "Workspace": (),
-    "RepositoryConnection": (), "AssetConnection": (),
+    "RepositoryConnection": (), "AssetConnection": (), "Repository": (), "Job": ("IPipelineSnapshot",),
 }  # fmt: skip
 _RUN_OBJECT_FIELDS = {"runId", "id", "pipelineName", "jobName", "status", "mode", "creationTime",
-                      "startTime", "endTime", "updateTime", "tags", "__typename"}  # fmt: skip
+                      "startTime", "endTime", "updateTime", "tags", "__typename", "repositoryOrigin",
+                      "rootRunId", "parentRunId"}  # fmt: skip
 
 
 def _matches_type(value: dict[str, Any], type_name: str) -> bool:
@@ -728,6 +734,7 @@ class SimulatedDagster:
             "schedulesOrError": [root.key, "results", 0, "scheduleState"],
             "sensorsOrError": [root.key, "results", 0, "sensorState"],
             "assetsOrError": [root.key, "nodes", 0, "definition"],
+            "repositoryOrError": [root.key, "jobs", 0, "owners"],
             "assetsLatestInfo": [root.key, 0, "latestMaterialization"],
         }.get(root.name, [root.key])
         if kind == "statement_timeout":
@@ -804,6 +811,8 @@ class SimulatedDagster:
                      for loc, repo in self.model.repository_list()]  # fmt: skip
             value = {"__typename": "RepositoryConnection", "nodes": nodes}
             return project(value, root.children, variables)
+        if name == "repositoryOrError":
+            return project(self._repository(root, arguments_of(root, variables)), root.children, variables)
         if name in ("schedulesOrError", "sensorsOrError"):
             return project(self._instigators(name, arguments_of(root, variables)), root.children, variables)
         if name == "assetsOrError":
@@ -886,21 +895,33 @@ class SimulatedDagster:
             names = tuple(child.name for child in results.children)
             tags = _find_field(results.children, "tags")
             plain_tags = tags is None or {c.name for c in tags.children} == {"key", "value"}
-            if fields == RUN_FIELDS and names == RUN_FIELDS and plain_tags:  # the connector's page
+            origin = _find_field(results.children, "repositoryOrigin")
+            plain_origin = origin is None or tuple(c.key for c in origin.children) == ORIGIN_FIELDS
+            if fields == RUN_FIELDS and names == RUN_FIELDS and plain_tags and plain_origin:  # the connector's page
                 return RawJSON("[" + ",".join(map(model.run_json, indices)) + "]")
             out = []
             for index in indices:
-                run = model.run(index).graphql(names)
-                out.append({child.key: run[child.name] for child in results.children})
+                run = model.run(index)
+                values = run.graphql(names)
+                if "repositoryOrigin" in values:
+                    values["repositoryOrigin"] = _repository_origin(run.location)
+                if "tags" in values:
+                    values["tags"] = [{"__typename": "PipelineTag", **tag} for tag in values["tags"]]
+                out.append({child.key: project(values[child.name], child.children, {})
+                            for child in results.children})  # fmt: skip
             return out
 
     def _workspace(self) -> dict[str, Any]:
         entries = []
         for name, state in self.model.locations():
+            r = len(entries)
             if state == "loaded":
                 location = {"__typename": "RepositoryLocation", "id": name, "name": name,
                             "repositories": [{"__typename": "Repository", "id": f"{REPOSITORY_NAME}@{name}",
-                                              "name": REPOSITORY_NAME}]}  # fmt: skip
+                                              "name": REPOSITORY_NAME}],
+                            "dagsterLibraryVersions": [
+                                {"__typename": "DagsterLibraryVersion", "name": library, "version": version}
+                                for library, version in self.model.library_versions(r)]}  # fmt: skip
             elif state == "failed":
                 # As a code server reports a definitions module that fails to import.
                 cause = python_error(f"ModuleNotFoundError: No module named '{name}_helpers'\n", "ModuleNotFoundError")
@@ -913,7 +934,7 @@ class SimulatedDagster:
             entries.append({
                 "__typename": "WorkspaceLocationEntry", "id": name, "name": name,
                 "loadStatus": "LOADING" if state == "loading" else "LOADED",
-                "locationOrLoadError": location, "updatedTimestamp": self.model.now_ms / 1000,
+                "locationOrLoadError": location, "updatedTimestamp": self.model.location_updated(r),
             })  # fmt: skip
         return {"__typename": "Workspace", "id": "Workspace", "locationEntries": entries}
 
@@ -923,17 +944,46 @@ class SimulatedDagster:
             raise GraphQLFailure("Variable '$repositorySelector' of required type 'RepositorySelector!' was not provided.")
         index = self.model.repository_index(selector)
         if index is None:
-            return {"__typename": "RepositoryNotFoundError",
-                    "repositoryName": selector.get("repositoryName"),
-                    "repositoryLocationName": selector.get("repositoryLocationName"),
-                    "message": f"Could not find Repository {selector.get('repositoryLocationName')}."
-                               f"{selector.get('repositoryName')}"}  # fmt: skip
+            return self._repository_not_found(selector)
         if root == "schedulesOrError":
             return {"__typename": "Schedules", "results": self.model.schedules(index)}
         sensors = self.model.sensors(index)
         if self.knobs.old_schema:
             sensors = [{k: v for k, v in s.items() if k != "sensorType"} for s in sensors]
         return {"__typename": "Sensors", "results": sensors}
+
+    def _repository(self, root: Selection, arguments: dict[str, Any]) -> dict[str, Any]:
+        """`repositoryOrError(repositorySelector)`: a loaded repository, with its jobs.
+
+        As an older Dagster (1.11), `Job.isAssetJob` fails on the first job that is not an
+        implicit asset job: `GrapheneJob` has no `_batch_loader` there (HTTP 500, `data: null`).
+        """
+        selector = arguments.get("repositorySelector")
+        if not isinstance(selector, dict):
+            raise GraphQLFailure("Variable '$repositorySelector' of required type 'RepositorySelector!' was not provided.")
+        index = self.model.repository_index(selector)
+        if index is None:
+            return self._repository_not_found(selector)
+        location = self.model.location_name(index)
+        jobs = self.model.jobs(index)
+        if self.knobs.old_schema:
+            selection = _find_field(root.children, "jobs")
+            if selection is not None and _find_field(selection.children, "isAssetJob") is not None:
+                for position, job in enumerate(jobs):
+                    if not job["name"].startswith("__ASSET_JOB"):
+                        raise ResolverFailure("'GrapheneJob' object has no attribute '_batch_loader'",
+                                              [root.key, selection.key, position, "isAssetJob"], "AttributeError")  # fmt: skip
+        return {"__typename": "Repository", "id": f"{REPOSITORY_NAME}@{location}", "name": REPOSITORY_NAME,
+                "location": {"__typename": "RepositoryLocation", "id": location, "name": location},
+                "origin": _repository_origin(location), "jobs": jobs}  # fmt: skip
+
+    @staticmethod
+    def _repository_not_found(selector: dict[str, Any]) -> dict[str, Any]:
+        return {"__typename": "RepositoryNotFoundError",
+                "repositoryName": selector.get("repositoryName"),
+                "repositoryLocationName": selector.get("repositoryLocationName"),
+                "message": f"Could not find Repository {selector.get('repositoryLocationName')}."
+                           f"{selector.get('repositoryName')}"}  # fmt: skip
 
     def _assets(self, root: Selection, variables: dict[str, Any]) -> dict[str, Any]:
         arguments = arguments_of(root, variables)
@@ -954,6 +1004,7 @@ class SimulatedDagster:
                 "assetKey": {"__typename": "AssetKey", "path": key.path},
                 "isAutoCreatedStub": key.definition["isAutoCreatedStub"],
                 "description": key.definition["description"],
+                "dependencyKeys": [{"__typename": "AssetKey", "path": path} for path in key.definition["dependencyKeys"]],
                 "repository": {"__typename": "Repository", "id": f"{REPOSITORY_NAME}@{location}", "name": REPOSITORY_NAME,
                                "location": {"__typename": "RepositoryLocation", "id": location, "name": location}},
             }  # fmt: skip
@@ -1000,6 +1051,13 @@ def python_error(message: str, class_name: str, causes: list[dict[str, Any]] | N
         "errorChain": [{"__typename": "ErrorChainLink", "message": cause["message"], "error": cause,
                         "isExplicitLink": True} for cause in causes],
     }  # fmt: skip
+
+
+def _repository_origin(location: str) -> dict[str, Any]:
+    """`Run.repositoryOrigin` of a run launched from `location` (a `RepositoryOrigin`)."""
+    return {"__typename": "RepositoryOrigin", "id": hashlib.sha1(f"origin/{location}".encode()).hexdigest(),
+            "repositoryLocationName": location, "repositoryName": REPOSITORY_NAME,
+            "repositoryLocationMetadata": []}  # fmt: skip
 
 
 def _materialization(latest: dict[str, str]) -> dict[str, Any]:

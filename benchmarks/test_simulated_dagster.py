@@ -17,7 +17,9 @@ from benchmarks.dagster_model import (
 )  # fmt: skip
 from benchmarks.simulated_dagster import STATEMENT_TIMEOUT, ServerKnobs, SimulatedDagster
 from extractor import documents
+from extractor.tables import asset_dependencies as dependencies_table
 from extractor.tables import assets as assets_table
+from extractor.tables import jobs as jobs_table
 from extractor.tables import schedules as schedules_table
 from extractor.tables import sensors as sensors_table
 
@@ -171,11 +173,37 @@ async def test_answers_the_connector_documents_with_dagster_shapes() -> None:
             exists = await _data(session, url, documents.RUN_EXISTS, {"filter": {"runIds": [cursor]}})
             assert exists == {"runsOrError": {"__typename": "Runs", "results": [{"runId": cursor}]}}
 
+            assert page["results"][0]["repositoryOrigin"]["repositoryName"] == "__repository__"
             workspace = (await _data(session, url, documents.WORKSPACE))["workspaceOrError"]
+            versions = [{"name": "dagster-shared", "version": "1.13.28"}, {"name": "dagster", "version": "1.13.28"}]
             assert workspace == {"__typename": "Workspace", "locationEntries": [
-                {"name": name, "loadStatus": "LOADED", "locationOrLoadError": {
-                    "__typename": "RepositoryLocation", "repositories": [{"name": "__repository__"}]}}
-                for name in ("analytics", "ingestion")]}  # fmt: skip
+                {"name": name, "loadStatus": "LOADED", "updatedTimestamp": server.model.location_updated(r),
+                 "locationOrLoadError": {
+                    "__typename": "RepositoryLocation", "repositories": [{"name": "__repository__"}],
+                    "dagsterLibraryVersions": versions + ([{"name": "dagster-dbt", "version": "0.29.28"}] if r == 0 else [])}}
+                for r, name in enumerate(("analytics", "ingestion"))]}  # fmt: skip
+
+            jobs = (await _data(session, url, jobs_table.JOBS, {"repositorySelector": SELECTOR}))["repositoryOrError"]
+            assert jobs["__typename"] == "Repository"
+            names = [job["name"] for job in jobs["jobs"]]
+            assert names == sorted(names) and "__ASSET_JOB" in names and len(names) == 5
+            [implicit] = [job for job in jobs["jobs"] if job["name"] == "__ASSET_JOB"]
+            assert implicit == {"name": "__ASSET_JOB", "description": None, "isAssetJob": True, "tags": [], "owners": []}
+            owners = [owner for job in jobs["jobs"] for owner in job["owners"]]
+            assert {owner["__typename"] for owner in owners} == {"UserDefinitionOwner", "TeamDefinitionOwner"}
+            assert all(set(owner) in ({"__typename", "email"}, {"__typename", "team"}) for owner in owners)
+            missing = await _data(session, url, jobs_table.JOBS, {"repositorySelector": {**SELECTOR, "repositoryName": "x"}})
+            assert missing["repositoryOrError"]["__typename"] == "RepositoryNotFoundError"
+
+            edges = (await _data(session, url, dependencies_table.DEPENDENCIES_PAGE, {"cursor": None, "limit": 500}))
+            nodes = edges["assetsOrError"]["nodes"]
+            assert all(set(node["definition"] or {"dependencyKeys": []}) >= {"dependencyKeys"} for node in nodes)
+            found = {("/".join(dep["path"]), "/".join(node["key"]["path"])) for node in nodes
+                     if node["definition"] and not node["definition"]["isAutoCreatedStub"]
+                     for dep in node["definition"]["dependencyKeys"]}  # fmt: skip
+            expected = server.model.expected_asset_dependencies()
+            assert found == {(row["upstream_key"], row["downstream_key"]) for row in expected}
+            assert ("analytics/raw/table_0000", "ingestion/marts/table_0002") in found  # across locations
 
             schedules = (await _data(session, url, schedules_table.SCHEDULES, {"repositorySelector": SELECTOR}))
             first = schedules["schedulesOrError"]["results"][0]
@@ -276,7 +304,8 @@ async def test_workspace_reports_locations_that_failed_or_are_loading() -> None:
             error = entries["ingestion"]["locationOrLoadError"]
             assert "DagsterUserCodeProcessError" in error["message"]
             assert error["causes"] == [{"message": "ModuleNotFoundError: No module named 'ingestion_helpers'\n"}]
-            assert entries["ml_platform"] == {"name": "ml_platform", "loadStatus": "LOADING", "locationOrLoadError": None}
+            assert entries["ml_platform"] == {"name": "ml_platform", "loadStatus": "LOADING", "locationOrLoadError": None,
+                                              "updatedTimestamp": server.model.location_updated(2)}  # fmt: skip
             schedules = await _data(session, server.graphql_url, schedules_table.SCHEDULES, {"repositorySelector": INGESTION})
             assert schedules["schedulesOrError"]["__typename"] == "RepositoryNotFoundError"
         assert {row["code_location"] for row in server.model.expected_schedules()} == {"analytics"}
@@ -294,6 +323,12 @@ async def test_old_schema_and_disabled_introspection_are_validation_errors() -> 
             assert len(untyped["sensorsOrError"]["results"]) == 3
             status, _, body = await _post(session, url, documents.SERVER_INFO)
             assert status == 400 and "introspection" in json.loads(body)["errors"][0]["message"]
+            status, _, body = await _post(session, url, jobs_table.JOBS, {"repositorySelector": SELECTOR})
+            failed = json.loads(body)
+            assert status == 500 and failed["data"] is None  # 1.11: GrapheneJob has no _batch_loader
+            assert failed["errors"][0]["path"] == ["repositoryOrError", "jobs", 1, "isAssetJob"]
+            unflagged = await _data(session, url, jobs_table.JOBS_WITHOUT_ASSET_FLAG, {"repositorySelector": SELECTOR})
+            assert all("isAssetJob" not in job for job in unflagged["repositoryOrError"]["jobs"])
             assert await _data(session, url, documents.SERVER_VERSION) == {"version": "1.11.16"}
             status, _, body = await _post(session, url, documents.RUNS_PAGE,
                                           {"filter": {"statuses": ["SUSPENDED"]}, "limit": 5})  # fmt: skip
@@ -435,5 +470,47 @@ def test_tables_match_the_connector() -> None:
     model = DagsterModel(runs=20)
     by_name = {table["table"]: table for table in TABLES}
     for name, rows in (("dagster_runs", list(model.expected_runs())), ("dagster_assets", model.expected_assets()),
-                       ("dagster_schedules", model.expected_schedules()), ("dagster_sensors", model.expected_sensors())):
-        assert list(rows[0]) == list(by_name[name]["columns"]), name
+                       ("dagster_schedules", model.expected_schedules()), ("dagster_sensors", model.expected_sensors()),
+                       ("dagster_jobs", model.expected_jobs()), ("dagster_code_locations", model.expected_code_locations()),
+                       ("dagster_asset_dependencies", model.expected_asset_dependencies())):  # fmt: skip
+        assert rows, name
+        assert all(list(row) == list(by_name[name]["columns"]) for row in rows), name
+
+
+def test_runs_belong_to_a_location_and_some_are_re_executions() -> None:
+    model = DagsterModel(runs=20_000, seed=2, repositories=3)
+    runs = [model.run(i) for i in range(model.stored_runs)]
+    reexecutions = [run for run in runs if run.parent_run_id is not None]
+    assert 100 < len(reexecutions) < 1000
+    for run in reexecutions:
+        parent = model.run(model.index_of(run.parent_run_id))
+        assert parent.index < run.index and parent.parent_run_id is None  # the parent is the root
+        assert (parent.job, parent.location) == (run.job, run.location)
+        assert dict(run.tags)["dagster/parent_run_id"] == dict(run.tags)["dagster/root_run_id"] == parent.run_id
+        row = run.row()
+        assert row["parent_run_id"] == row["root_run_id"] == parent.run_id
+    assert {run.location for run in runs} == {"analytics", "ingestion", "ml_platform"}
+    for r in range(3):  # every run's job is one of its repository's jobs
+        jobs = {job["name"] for job in model.jobs(r)}
+        assert {run.job for run in runs if run.location == model.location_name(r)} <= jobs
+
+
+async def test_a_failed_location_is_a_failed_code_location_row_and_its_upstream_a_stub() -> None:
+    async with SimulatedDagster(ServerKnobs(runs=5, repositories=3, assets_per_repository=6)) as server:
+        server.set_location_state("analytics", "failed")
+        server.set_location_state("ml_platform", "loading")
+        rows = {row["id"]: row for row in server.model.expected_code_locations()}
+        assert rows["analytics"]["load_status"] == "FAILED"
+        assert rows["analytics"]["error"] == "ModuleNotFoundError: No module named 'analytics_helpers'"
+        assert rows["ml_platform"]["load_status"] == "LOADING" and rows["ml_platform"]["repositories"] is None
+        assert rows["ingestion"]["dagster_library_versions"] == {"dagster-shared": "1.13.28", "dagster": "1.13.28"}
+        assert {row["code_location"] for row in server.model.expected_jobs()} == {"ingestion"}
+        async with aiohttp.ClientSession() as session:
+            data = await _data(session, server.graphql_url, dependencies_table.DEPENDENCIES_PAGE, {"cursor": None, "limit": 500})
+            jobs = await _data(session, server.graphql_url, jobs_table.JOBS, {"repositorySelector": SELECTOR})
+        assert jobs["repositoryOrError"]["__typename"] == "RepositoryNotFoundError"
+        [upstream] = [n for n in data["assetsOrError"]["nodes"] if n["key"]["path"] == ["analytics", "raw", "table_0000"]]
+        assert upstream["definition"]["isAutoCreatedStub"] is True
+        assert upstream["definition"]["repository"]["location"]["name"] == "ingestion"
+        edges = {row["id"] for row in server.model.expected_asset_dependencies()}
+        assert "analytics/raw/table_0000 -> ingestion/marts/table_0002" in edges

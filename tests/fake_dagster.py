@@ -9,12 +9,18 @@ It answers the connector's operations by operation name, as dagster-webserver 1.
   status is a validation error (HTTP 400); `limit` may be clamped silently (`max_limit`);
   hidden tags (`.dagster/...`) match filters but are left out of `Run.tags`;
 * `__type(name: "RunStatus")` introspection (or a 400 when introspection is disabled);
-* `workspaceOrError` with code locations that loaded, failed (a `PythonError`) or are loading;
-  only loaded locations have repositories, schedules, sensors and asset definitions;
+* runs carry `repositoryOrigin` (null for runs launched outside a code location) and, for a
+  re-execution, `rootRunId`/`parentRunId`;
+* `workspaceOrError` with code locations that loaded, failed (a `PythonError`) or are loading,
+  each with its `updatedTimestamp`, and a loaded one's `dagsterLibraryVersions`; only loaded
+  locations have repositories, jobs, schedules, sensors and asset definitions;
+* `repositoryOrError` with the repository's `jobs` sorted by name, including Dagster's implicit
+  `__ASSET_JOB` when the repository has assets;
 * schedules and sensors with their `selectorId` (a hash of location, repository and name);
-* `assetsOrError` paged by key (sorted by the key's JSON form, cursor = that form), with keys
-  that only have materializations (no definition) and auto-created stubs, and
-  `Asset.assetMaterializations` (a runless materialization has runId "").
+* `assetsOrError` paged by key (sorted by the key's JSON form, cursor = that form; `limit`
+  clamped by `max_limit` too), with keys that only have materializations (no definition) and
+  auto-created stubs, `Asset.assetMaterializations` (a runless materialization has runId "")
+  and `AssetNode.dependencyKeys`.
 
 Errors are built as dagster-webserver sends them (see `dagster_webserver/graphql.py`):
 `validation_error` (HTTP 400, `{"data": null, "errors": [{message, locations}]}`),
@@ -109,8 +115,14 @@ def make_run(
     status: str = "SUCCESS",
     tags: dict[str, str] | None = None,
     created: float | None = None,
+    location: str | None = "loc_a",
+    repository: str = "repo",
+    parent: str | None = None,
+    root: str | None = None,
 ) -> dict:
-    """Run `index` of a history, created at BASE_TIME + index * RUN_SPACING (or `created`)."""
+    """Run `index` of a history, created at BASE_TIME + index * RUN_SPACING (or `created`),
+    launched from `location` (None: no `repositoryOrigin`, as for runs launched in-process);
+    `parent`/`root`: the run it re-executes, and the first of the chain (default: parent)."""
     created = BASE_TIME + index * RUN_SPACING if created is None else created
     finished = status in FINISHED
     return {
@@ -123,6 +135,11 @@ def make_run(
         "endTime": created + 5.0 if finished else None,
         "updateTime": created + 5.0 if finished else created + 1.0,
         "tags": [{"key": key, "value": value} for key, value in (tags or {}).items()],
+        "repositoryOrigin": None
+        if location is None
+        else {"repositoryLocationName": location, "repositoryName": repository},
+        "rootRunId": root or parent,
+        "parentRunId": parent,
     }
 
 
@@ -133,6 +150,7 @@ class FakeAsset:
     # (runId, timestamp in ms as a string) of the latest materialization; runId "" when runless
     latest: tuple[str, str] | None = None
     stub: bool = False  # an auto-created stub for a dependency nobody defines
+    deps: list[list[str]] = field(default_factory=list)  # `dependencyKeys`: upstream key paths
 
 
 @dataclass
@@ -141,6 +159,7 @@ class FakeRepository:
     schedules: list[dict] = field(default_factory=list)  # {"name", "cronSchedule", ...}
     sensors: list[dict] = field(default_factory=list)  # {"name", "sensorType", "targets", ...}
     assets: list[FakeAsset] = field(default_factory=list)
+    jobs: list[dict] = field(default_factory=list)  # `Job` objects (see `job`), no implicit one
 
 
 @dataclass
@@ -149,6 +168,10 @@ class FakeLocation:
     repositories: list[FakeRepository] = field(default_factory=list)
     error: str | None = None  # the code's exception when the location failed to load
     loading: bool = False
+    updated: float = BASE_TIME  # `updatedTimestamp`: when the location was last (re)loaded
+    library_versions: dict[str, str] = field(
+        default_factory=lambda: {"dagster-shared": "1.13.28", "dagster": "1.13.28"}
+    )
 
 
 def schedule(name: str, status: str = "RUNNING", job: str = "job") -> dict:
@@ -157,6 +180,33 @@ def schedule(name: str, status: str = "RUNNING", job: str = "job") -> dict:
 
 def sensor(name: str, status: str = "RUNNING", jobs: tuple[str, ...] = ("job",)) -> dict:
     return {"name": name, "sensorType": "STANDARD", "jobs": list(jobs), "status": status}
+
+
+def job(
+    name: str,
+    description: str | None = None,
+    asset_job: bool = False,
+    tags: dict[str, str] | None = None,
+    owners: tuple[str, ...] = (),
+) -> dict:
+    """A `Job` as `repositoryOrError { jobs }` answers it; `owners` as Dagster stores them
+    (an email, or `team:name`)."""
+
+    def owner(value: str) -> dict:
+        if value.startswith("team:"):
+            return {"__typename": "TeamDefinitionOwner", "team": value[5:]}
+        return {"__typename": "UserDefinitionOwner", "email": value}
+
+    return {
+        "name": name,
+        "description": description,
+        "isAssetJob": asset_job,
+        "tags": [{"key": key, "value": value} for key, value in (tags or {}).items()],
+        "owners": [owner(value) for value in owners],
+    }
+
+
+IMPLICIT_ASSET_JOB = job("__ASSET_JOB", asset_job=True)
 
 
 def default_locations() -> list[FakeLocation]:
@@ -362,8 +412,14 @@ class FakeDagster:
                 entry = {"name": location.name, "loadStatus": "LOADED", "locationOrLoadError": error}
             else:
                 repositories = [{"name": repository.name} for repository in location.repositories]
-                value = {"__typename": "RepositoryLocation", "repositories": repositories}
+                versions = [{"name": name, "version": version} for name, version in location.library_versions.items()]
+                value = {
+                    "__typename": "RepositoryLocation",
+                    "repositories": repositories,
+                    "dagsterLibraryVersions": versions,
+                }
                 entry = {"name": location.name, "loadStatus": "LOADED", "locationOrLoadError": value}
+            entry["updatedTimestamp"] = location.updated
             entries.append(entry)
         return {"workspaceOrError": {"__typename": "Workspace", "locationEntries": entries}}
 
@@ -385,6 +441,26 @@ class FakeDagster:
             f"{selector['repositoryName']}"
         )
         return {root: {"__typename": "RepositoryNotFoundError", "message": message}}
+
+    def _ConnectorJobs(self, variables: dict) -> dict:
+        selector = variables["repositorySelector"]
+        found = self._repository(selector)
+        if found is None:
+            return self._not_found("repositoryOrError", selector)
+        _, repository = found
+        jobs = list(repository.jobs)
+        if any(not asset.stub for asset in repository.assets):
+            jobs.append(IMPLICIT_ASSET_JOB)  # Dagster's implicit job of the repository's assets
+        jobs.sort(key=lambda item: item["name"])
+        return {"repositoryOrError": {"__typename": "Repository", "jobs": jobs}}
+
+    def _ConnectorJobsUnflagged(self, variables: dict) -> dict:
+        """`ConnectorJobs` without `isAssetJob` (which Dagster 1.11 fails to resolve)."""
+        answer = self._ConnectorJobs(variables)
+        found = answer["repositoryOrError"]
+        if "jobs" in found:
+            found["jobs"] = [{k: v for k, v in item.items() if k != "isAssetJob"} for item in found["jobs"]]
+        return answer
 
     def _ConnectorSchedules(self, variables: dict) -> dict:
         selector = variables["repositorySelector"]
@@ -445,6 +521,7 @@ class FakeDagster:
                         "isAutoCreatedStub": asset.stub,
                         "description": asset.description,
                         "repository": {"name": repository.name, "location": {"name": location.name}},
+                        "dependencyKeys": [{"path": path} for path in asset.deps],
                     }
                     keys[json.dumps(asset.path)] = (asset.path, definition)
         return keys
@@ -462,6 +539,13 @@ class FakeDagster:
         return latest
 
     def _ConnectorAssetsPage(self, variables: dict) -> dict:
+        return self._assets_or_error(variables)
+
+    def _ConnectorAssetDependencies(self, variables: dict) -> dict:
+        return self._assets_or_error(variables)
+
+    def _assets_or_error(self, variables: dict) -> dict:
+        """`assetsOrError(cursor, limit)`, with every field either operation selects."""
         keys = self._asset_keys()
         for key in self._latest():  # materialized keys are listed, defined or not
             if key not in keys:
@@ -470,8 +554,11 @@ class FakeDagster:
         if cursor:
             cursor = json.dumps(json.loads(cursor))
         ordered = sorted(key for key in keys if not cursor or key > cursor)
-        if variables.get("limit"):
-            ordered = ordered[: variables["limit"]]
+        limit = variables.get("limit")
+        if self.max_limit is not None:
+            limit = min(limit, self.max_limit) if limit else self.max_limit
+        if limit:
+            ordered = ordered[:limit]
         latest = self._latest()
 
         def materializations(key: str) -> list[dict]:

@@ -16,6 +16,7 @@ from extractor.errors import EndpointError, ServerFailure
 from extractor.events import Checkpoint, Deletes, Rows
 from extractor.state import SyncState
 from extractor.sync import extract
+from extractor.tables import TABLES
 from tests.fake_dagster import (
     ENDPOINT,
     FakeAsset,
@@ -24,6 +25,7 @@ from tests.fake_dagster import (
     FakeRepository,
     fast_retries,
     html_page,
+    job,
     make_run,
     python_error,
     resolver_error,
@@ -65,7 +67,8 @@ def deletes_of(events: list, table: str) -> list[dict]:
 
 
 def two_locations() -> list[FakeLocation]:
-    """loc_a and loc_b, each with schedules, sensors and assets."""
+    """loc_a and loc_b, each with schedules, sensors, a job and assets (customers depends on
+    orders)."""
     return [
         FakeLocation(
             name,
@@ -76,8 +79,9 @@ def two_locations() -> list[FakeLocation]:
                     sensors=[sensor(f"watch_{name}")],
                     assets=[
                         FakeAsset([name, "orders"], "Orders", latest=("run-00001", "1700000600250")),
-                        FakeAsset([name, "customers"]),
+                        FakeAsset([name, "customers"], deps=[[name, "orders"]]),
                     ],
+                    jobs=[job(f"daily_{name}")],
                 )
             ],
         )
@@ -360,10 +364,11 @@ def test_a_failing_run_walk_still_sends_the_other_tables_then_a_checkpoint_befor
                 seen.append(event)
     assert sum(1 for v in fake.calls_of("ConnectorRunsPage") if v.get("cursor") == "run-00020") == 1, "not retried"
     other_tables = [i for i, event in enumerate(seen) if isinstance(event, Rows) and event.table != "dagster_runs"]
-    assert {seen[i].table for i in other_tables} == {"dagster_assets", "dagster_schedules", "dagster_sensors"}
+    definitions = {table.name for table in TABLES} - {"dagster_runs"}
+    assert {seen[i].table for i in other_tables} == definitions
     final = seen[-1]
     assert isinstance(final, Checkpoint) and max(other_tables) < len(seen) - 1
-    assert set(final.state["snapshots"]) == {"dagster_assets", "dagster_schedules", "dagster_sensors"}
+    assert set(final.state["snapshots"]) == definitions
     [walk] = final.state["runs"]["sync"]["walks"]
     assert walk["cursor"] == "run-00020"
     assert final.state["runs"]["sync"]["rows_done"] == 10

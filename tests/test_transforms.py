@@ -36,6 +36,9 @@ def test_run_row_keeps_the_creation_time_and_turns_tags_into_an_object():
         "endTime": None,
         "updateTime": 12.5,
         "tags": [{"key": "team", "value": "data"}, {"key": "dagster/sensor_name", "value": "s"}],
+        "repositoryOrigin": {"repositoryLocationName": "analytics", "repositoryName": "__repository__"},
+        "rootRunId": "r0",
+        "parentRunId": "r0",
     }
     row = run_row(run)
     assert iso(row.pop("creation_time")) == "1970-01-01T00:00:09.500000+00:00"
@@ -44,12 +47,18 @@ def test_run_row_keeps_the_creation_time_and_turns_tags_into_an_object():
     assert row == {
         "run_id": "r1",
         "pipeline_name": "daily",
+        "code_location": "analytics",
+        "repository": "__repository__",
+        "parent_run_id": "r0",
+        "root_run_id": "r0",
         "status": "SUCCESS",
         "mode": "default",
         "end_time": None,
         "tags": {"team": "data", "dagster/sensor_name": "s"},
     }
-    assert run_row({"runId": "q", "creationTime": 1.0, "tags": None})["tags"] == {}
+    bare = run_row({"runId": "q", "creationTime": 1.0, "tags": None, "repositoryOrigin": None})
+    assert bare["tags"] == {}
+    assert (bare["code_location"], bare["repository"], bare["parent_run_id"], bare["root_run_id"]) == (None,) * 4
 
 
 def asset(path, description="Orders", location="analytics"):

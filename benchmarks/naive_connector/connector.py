@@ -4,9 +4,11 @@ One request at a time (stdlib `urllib`, no retries, no concurrency), runs in pag
 walked with Dagster's run-id cursor, every row upserted as it arrives, and ONE checkpoint at
 the very end of the sync (as the original example did). The SDK's runner keeps every row
 upserted since the last checkpoint in memory, so the whole history is held until the end.
-It writes the same four tables as the connector, with the same keys and columns (sensors'
-`active_run_ids` from the unfinished runs seen during the walk; assets from one `assetsOrError`
-answer with `assetMaterializations(limit: 1)`), so the two DuckDB files are comparable.
+It writes the same tables as the connector, with the same keys and columns (sensors'
+`active_run_ids` from the unfinished runs seen during the walk; assets and their dependencies
+from one `assetsOrError` answer with `assetMaterializations(limit: 1)` and `dependencyKeys`;
+jobs with one `repositoryOrError` per repository; code locations from `workspaceOrError`), so
+the two DuckDB files are comparable.
 """
 
 import json
@@ -20,7 +22,10 @@ from fivetran_connector_sdk import Operations as op
 from tables import TABLES
 
 PAGE_SIZE = 100
-RUN_FIELDS = "runId pipelineName status mode creationTime startTime endTime updateTime tags { key value }"
+RUN_FIELDS = (
+    "runId pipelineName status mode creationTime startTime endTime updateTime tags { key value } "
+    "repositoryOrigin { repositoryLocationName repositoryName } rootRunId parentRunId"
+)
 NOT_FINISHED = ("QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "SUSPENDED", "CANCELING")
 
 RUNS = (
@@ -43,8 +48,20 @@ SENSORS = (
 )
 ASSETS = (
     "query NaiveAssets { assetsOrError { __typename ... on AssetConnection { nodes { key { path } "
-    "definition { isAutoCreatedStub description repository { name location { name } } } "
+    "definition { isAutoCreatedStub description repository { name location { name } } dependencyKeys { path } } "
     "assetMaterializations(limit: 1) { runId timestamp } } } ... on Error { message } } }"
+)
+JOBS = (
+    "query NaiveJobs($selector: RepositorySelector!) { repositoryOrError(repositorySelector: $selector) "
+    "{ __typename ... on Repository { jobs { name description isAssetJob tags { key value } "
+    "owners { __typename ... on UserDefinitionOwner { email } ... on TeamDefinitionOwner { team } } } } "
+    "... on Error { message } } }"
+)
+WORKSPACE = (
+    "query NaiveWorkspace { workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus "
+    "updatedTimestamp locationOrLoadError { __typename ... on RepositoryLocation { repositories { name } "
+    "dagsterLibraryVersions { name version } } ... on PythonError { message causes { message } } } } } "
+    "... on Error { message } } }"
 )
 
 
@@ -76,8 +93,11 @@ def update(configuration, state):
         runs = graphql(url, "NaiveRuns", RUNS, {"cursor": cursor, "limit": PAGE_SIZE})["runsOrError"]["results"]
         for run in runs:
             tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+            origin = run["repositoryOrigin"] or {}
             op.upsert("dagster_runs", {
-                "run_id": run["runId"], "pipeline_name": run["pipelineName"], "status": run["status"],
+                "run_id": run["runId"], "pipeline_name": run["pipelineName"],
+                "code_location": origin.get("repositoryLocationName"), "repository": origin.get("repositoryName"),
+                "parent_run_id": run["parentRunId"], "root_run_id": run["rootRunId"], "status": run["status"],
                 "mode": run["mode"], "creation_time": iso(run["creationTime"]),
                 "start_time": iso(run["startTime"]), "end_time": iso(run["endTime"]),
                 "update_time": iso(run["updateTime"]), "tags": tags,
@@ -111,10 +131,41 @@ def update(configuration, state):
                 "status": sensor["sensorState"]["status"],
                 "active_run_ids": json.dumps(sorted(sensor_runs.get(sensor["name"], []))),
             })
+        for job in graphql(url, "NaiveJobs", JOBS, {"selector": selector})["repositoryOrError"]["jobs"]:
+            if job["name"].startswith("__ASSET_JOB"):
+                continue  # Dagster's implicit asset job
+            op.upsert("dagster_jobs", {
+                "id": f"{location}:{repository}:{job['name']}", "name": job["name"],
+                "code_location": location, "repository": repository, "description": job["description"],
+                "is_asset_job": job["isAssetJob"], "tags": {tag["key"]: tag["value"] for tag in job["tags"]},
+                "owners": json.dumps([owner.get("email") or f"team:{owner.get('team')}" for owner in job["owners"]]),
+            })
+    for entry in graphql(url, "NaiveWorkspace", WORKSPACE)["workspaceOrError"]["locationEntries"]:
+        location = entry["locationOrLoadError"] or {}
+        loaded = location.get("__typename") == "RepositoryLocation"
+        failed = location.get("__typename") == "PythonError"
+        error = None
+        if failed:
+            causes = [cause["message"] for cause in location.get("causes") or []]
+            error = ((causes[-1] if causes and causes[-1].strip() else location["message"]).strip().splitlines() or [""])[-1][:300]
+        versions = location.get("dagsterLibraryVersions") if loaded else None
+        op.upsert("dagster_code_locations", {
+            "id": entry["name"], "name": entry["name"], "load_status": "FAILED" if failed else entry["loadStatus"],
+            "error": error, "updated_time": iso(entry["updatedTimestamp"]),
+            "repositories": json.dumps([repo["name"] for repo in location["repositories"]]) if loaded else None,
+            "dagster_library_versions": None if versions is None else {v["name"]: v["version"] for v in versions},
+        })
     for asset in graphql(url, "NaiveAssets", ASSETS)["assetsOrError"]["nodes"]:
         definition = asset["definition"]
         if not definition or definition["isAutoCreatedStub"]:
             continue  # events only, or a dependency nobody defines: not an asset of the workspace
+        downstream = "/".join(asset["key"]["path"])
+        for dependency in definition["dependencyKeys"]:
+            upstream = "/".join(dependency["path"])
+            op.upsert("dagster_asset_dependencies", {
+                "id": f"{upstream} -> {downstream}", "upstream_key": upstream, "downstream_key": downstream,
+                "code_location": definition["repository"]["location"]["name"],
+            })
         latest = (asset["assetMaterializations"] or [{}])[0]
         op.upsert("dagster_assets", {
             "id": "/".join(asset["key"]["path"]), "key_path": ".".join(asset["key"]["path"]),

@@ -76,13 +76,17 @@ def _live(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def assert_definitions_equal(project: ConnectorProject, server: SimulatedDagster,
                              tables: dict[str, list[dict[str, Any]]] | None = None) -> None:  # fmt: skip
-    """Assets, schedules and sensors equal the simulator's, none marked deleted."""
+    """Assets, schedules, sensors, jobs, code locations and asset dependencies equal the
+    simulator's, none marked deleted."""
     tables = tables or project.tables()
     model = server.model
     for table, rows in (
         ("dagster_assets", model.expected_assets()),
         ("dagster_schedules", model.expected_schedules()),
         ("dagster_sensors", model.expected_sensors()),
+        ("dagster_jobs", model.expected_jobs()),
+        ("dagster_code_locations", model.expected_code_locations()),
+        ("dagster_asset_dependencies", model.expected_asset_dependencies()),
     ):
         actual = _keyed(_live(tables[table]), "id")
         if table == "dagster_sensors":
@@ -142,7 +146,7 @@ def test_each_transient_fault_is_retried_and_nothing_is_lost(kind, server, tmp_p
     scripted = {
         "ConnectorServerInfo": 1, "ConnectorRunsCount": 1, "ConnectorWorkspace": 1,
         "ConnectorRunsPage": page_faults, "ConnectorSchedules": 1, "ConnectorSensors": 1,
-        "ConnectorAssetsPage": 1,
+        "ConnectorAssetsPage": 1, "ConnectorJobs": 1, "ConnectorAssetDependencies": 1,
     }  # fmt: skip
     for operation, count in scripted.items():
         server.script_faults(operation, [kind] * count)
@@ -217,6 +221,25 @@ def test_a_failing_schedules_query_skips_that_repository_and_deletes_nothing(kin
     assert schedules == {key: row for key, row in expected.items() if key not in ingestion}
     server.stop_failing()
     report(f"{kind} on one repository's schedules", 3, lost, server)
+
+
+def test_a_failing_jobs_query_skips_only_that_repository_s_jobs(server, tmp_path):
+    """Dagster fails, every time, to list one repository's jobs (HTTP 500 JSON, an error at
+    `repositoryOrError.jobs[0].owners`): a warning, that repository's jobs left as they are,
+    every other table complete."""
+    project = project_for(tmp_path, server)
+    sync(project)
+    lost = lost_rows(project, server)
+    server.fail_always("ConnectorJobs", "resolver_error", {"repositorySelector": INGESTION})
+    server.add_runs(10)
+    output = sync(project)
+    assert "jobs: skipping repository __repository__@ingestion" in output
+    skipped = [line for line in output.splitlines() if "skipping" in line]
+    assert all("jobs: skipping repository __repository__@ingestion" in line for line in skipped), skipped
+    assert server.stats.faults["resolver_error"] >= 1
+    lost += lost_rows(project, server)  # every job still there, none marked deleted
+    server.stop_failing()
+    report("resolver_error on one repository's jobs", 2, lost, server)
 
 
 def test_a_server_that_clamps_page_sizes_loses_nothing(tmp_path):
@@ -353,3 +376,7 @@ def test_an_older_schema_is_synced_through_fallbacks(introspection, tmp_path):
             row["sensor_type"] = None
         assert sensors == expected
         assert _keyed(_live(tables["dagster_assets"]), "id") == _keyed(server.model.expected_assets(), "id")
+        # 1.11 fails to resolve `Job.isAssetJob` (HTTP 500): jobs are listed without it.
+        assert "can't run ConnectorJobs " in output and server.stats.by_operation["ConnectorJobsUnflagged"] == 2
+        jobs = _keyed(server.model.expected_jobs(), "id")
+        assert _keyed(_live(tables["dagster_jobs"]), "id") == {key: {**row, "is_asset_job": None} for key, row in jobs.items()}
