@@ -53,6 +53,7 @@ class RunSyncer:
         self._total: int | None = None
         self._pages = 0
         self._late_finishes: list[float] = []
+        self._rechecked: set[str] = set()  # the runs re-read by id in this sync
         self._warned_ahead = False  # how far before the watermark they were updated
         self._started = time.monotonic()
         self._last_progress = self._started
@@ -86,6 +87,7 @@ class RunSyncer:
             )
         self._rows_at_start = runs.sync.rows_done
         recheck = list(runs.unfinished) if not runs.sync.first else []
+        self._rechecked = set(recheck)
         walks = list(runs.sync.walks)
         await asyncio.gather(
             self._recheck_unfinished(client, recheck),
@@ -184,7 +186,9 @@ class RunSyncer:
             if page.finished:
                 walks = [w for w in walks if w is not page.walk]
             sync.walks = walks
-            runs = page.runs if walk.updated_after is not None else self._not_read_elsewhere(page.runs)
+            runs = page.runs
+            if walk.updated_after is None:  # the other walks leave out what the recheck reads
+                runs = [run for run in self._not_read_elsewhere(runs) if run["runId"] not in self._rechecked]
             await self._save_runs(runs)
 
     def _not_read_elsewhere(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

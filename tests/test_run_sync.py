@@ -188,6 +188,16 @@ async def test_a_run_still_unfinished_stays_tracked():
     assert list(state.runs.unfinished) == ["run-00003"]
 
 
+async def test_the_newest_run_still_unfinished_is_sent_once():
+    """The newest run is both "new" (its creation time is the watermark, and the look-back is
+    0: kept) and tracked as unfinished: the new-runs walk leaves it to the re-read by id."""
+    fake = FakeDagster([make_run(i, "STARTED" if i == 19 else "SUCCESS") for i in range(20)])
+    state = await synced(fake, lookback_seconds="0")
+    assert list(state.runs.unfinished) == ["run-00019"]
+    result = await sync_runs(fake, state, lookback_seconds="0")
+    assert [row["run_id"] for row in result.rows] == ["run-00019"]
+
+
 async def test_a_tracked_run_deleted_in_dagster_is_no_longer_tracked():
     fake = FakeDagster([make_run(i, "STARTED" if i in (3, 7) else "SUCCESS") for i in range(20)])
     state = await synced(fake)
