@@ -103,11 +103,12 @@ class SyncState:
     snapshots: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """A copy: `update()` saves it in another thread while the extractor goes on."""
         return {
             "version": STATE_VERSION,
             "deployment": self.deployment,
             "runs": asdict(self.runs),
-            "snapshots": self.snapshots,
+            "snapshots": dict(self.snapshots),  # a table's keys are replaced, never changed
         }
 
     @classmethod

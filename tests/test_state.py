@@ -110,3 +110,13 @@ def test_the_changed_runs_filter_lists_every_status():
     walk = RunWalk(updated_after=5.0)
     assert walk.runs_filter(("QUEUED", "SUCCESS")) == {"updatedAfter": 5.0, "statuses": ["QUEUED", "SUCCESS"]}
     assert RunWalk(stop_created_below=9.0).runs_filter(("SUCCESS",)) == {}
+
+
+def test_a_saved_state_does_not_change_with_the_live_one():
+    """update() saves a checkpoint's state in another thread while the extractor records the
+    next snapshot: the saved dict must not see it."""
+    state = SyncState(deployment="x")
+    state.snapshots["dagster_assets"] = {"loc": ["a"]}
+    saved = state.to_dict()
+    state.snapshots["dagster_jobs"] = {"loc": ["loc:repo:job"]}
+    assert saved["snapshots"] == {"dagster_assets": {"loc": ["a"]}}
