@@ -12,17 +12,21 @@
            "updated_until": ..., "created_until": ...,   # what this sync has seen so far
            "walks": [{"created_after": null, "created_before": 1700000000.0,
                       "cursor": "a1b2...", "cursor_created": 1699990000.0, ...}]}},
-     "snapshots": {"dagster_assets": {"analytics": ["warehouse/raw/orders", ...]}}}
+     "snapshots": {"dagster_assets": {"analytics": ["warehouse/raw/orders", ...]}},
+     "tables": {"dagster_ticks": {...}}}   # each incremental table's own position
 
 Watermarks are Dagster's own times, never this machine's clock. `unfinished` holds at most
 `MAX_TRACKED_UNFINISHED` ids; past that, the oldest untracked one's creation time is kept
 instead and the next sync re-reads every run created since then. `snapshots` holds, per
 snapshot table and code location, the primary keys last synced: what is gone from a complete
-listing is deleted.
+listing is deleted. `tables` holds each incremental table's position (its watermarks, the open
+items it re-reads, its first sync's progress) as plain JSON that the table's module defines and
+reads back itself; it must stay small (bounded by the number of definitions, not of events).
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -101,6 +105,11 @@ class SyncState:
     deployment: str | None = None
     runs: RunsState = field(default_factory=RunsState)
     snapshots: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # incremental tables' positions
+
+    def table(self, name: str) -> dict[str, Any]:
+        """The position of incremental table `name`, created empty: the table changes it in place."""
+        return self.tables.setdefault(name, {})
 
     def to_dict(self) -> dict[str, Any]:
         """A copy: `update()` saves it in another thread while the extractor goes on."""
@@ -109,6 +118,7 @@ class SyncState:
             "deployment": self.deployment,
             "runs": asdict(self.runs),
             "snapshots": dict(self.snapshots),  # a table's keys are replaced, never changed
+            "tables": copy.deepcopy(self.tables),  # changed in place by the tables
         }
 
     @classmethod
@@ -149,7 +159,10 @@ class SyncState:
                     f"{deployment}: starting a full sync of this one. Runs already synced from "
                     "the other stay in the destination; use one connection per deployment"
                 )
-            return cls(deployment, _runs(raw["runs"]), snapshots), None
+            tables = raw.get("tables") or {}
+            if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
+                raise TypeError("'tables' must map table names to objects")
+            return cls(deployment, _runs(raw["runs"]), snapshots, copy.deepcopy(tables)), None
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise StateError(f"the saved state is malformed ({error}): {RESET_ADVICE}") from None
 

@@ -120,3 +120,20 @@ def test_a_saved_state_does_not_change_with_the_live_one():
     saved = state.to_dict()
     state.snapshots["dagster_jobs"] = {"loc": ["loc:repo:job"]}
     assert saved["snapshots"] == {"dagster_assets": {"loc": ["a"]}}
+
+
+def test_incremental_tables_positions_round_trip_and_checkpoints_are_copies():
+    state = full_state()
+    state.table("dagster_ticks")["instigators"] = {"abc": {"until": 12.5, "open": [7]}}
+    saved = state.to_dict()
+    state.table("dagster_ticks")["instigators"]["abc"]["open"].append(8)  # the sync goes on
+    assert saved["tables"] == {"dagster_ticks": {"instigators": {"abc": {"until": 12.5, "open": [7]}}}}
+    restored, warning = SyncState.from_dict(saved, DEPLOYMENT)
+    assert warning is None and restored.tables == saved["tables"]
+
+
+def test_malformed_table_positions_are_refused():
+    raw = full_state().to_dict()
+    raw["tables"] = {"dagster_ticks": [1, 2]}
+    with pytest.raises(StateError, match="malformed"):
+        SyncState.from_dict(raw, DEPLOYMENT)
