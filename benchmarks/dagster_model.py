@@ -52,6 +52,11 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+try:  # as a package (benchmarks.dagster_model) or from the benchmarks directory
+    from benchmarks.asset_history import expected_details
+except ImportError:  # pragma: no cover
+    from asset_history import expected_details  # type: ignore[no-redef]
+
 MASK64 = (1 << 64) - 1
 YEAR_MS = 365 * 86_400 * 1000
 MIN_DURATION_MS = 5_000
@@ -261,6 +266,11 @@ class DagsterModel:
         shared_sensor_names: bool = False,
         stub_assets_per_repository: int = 2,
         retired_assets_per_repository: int = 1,
+        ticks: int = 0,
+        tick_ties: int = 1,
+        backfills: int = 0,
+        run_tags: int = 0,
+        run_tag_chars: int = 200,
     ) -> None:
         if runs < 0 or runs >= 1 << 32:
             raise ValueError("runs must be between 0 and 2**32 - 1")
@@ -274,6 +284,8 @@ class DagsterModel:
         self.stub_assets_per_repository = stub_assets_per_repository
         self.retired_assets_per_repository = retired_assets_per_repository
         self.shared_sensor_names = shared_sensor_names
+        self.run_tags = max(0, run_tags)  # extra tags on every run (large tags: a k8s config, ...)
+        self.run_tag_chars = max(16, run_tag_chars)
         self.now_ms = int(round((time.time() if now is None else now) * 1000))
         # Base runs are created over one year; the newest finishes by `now` at the latest.
         self._last_create_ms = self.now_ms - MAX_DURATION_MS
@@ -294,6 +306,9 @@ class DagsterModel:
         self._location_updated = [self.now_ms - 86_400_000 + 60_000 * r for r in range(self.repositories)]
         self._assets_cache: tuple[list[_AssetKey], list[_AssetKey]] | None = None
         self.lock = threading.RLock()  # mutations vs. the server thread's reads
+        # `ticks` schedule and sensor ticks in all, `tick_ties` of them per timestamp.
+        self.instigator_ticks = InstigatorTicks(self, ticks, tick_ties)
+        self.backfills = Backfills(self, backfills)  # `partitionBackfillsOrError`
 
     # ---- identity and times -------------------------------------------------------------
 
@@ -422,6 +437,8 @@ class DagsterModel:
             tags = [(PARENT_RUN_TAG, parent_id), (ROOT_RUN_TAG, parent_id), ("team", TEAMS[(hi >> 26) % len(TEAMS)])]
         else:
             tags = self._base_tags(lo, hi, repository, in_progress_base)
+        if self.run_tags:
+            tags = [*tags, *self._extra_tags(h)]
         location = self.location_name(repository)
         return Run(index, self._format_id(index, h, lo), job, status, create, start, end, update,
                    tuple(tags), f"{REPOSITORY_NAME}@{location}", location, parent_id)  # fmt: skip
@@ -454,6 +471,12 @@ class DagsterModel:
         tags.append(("team", TEAMS[(hi >> 26) % len(TEAMS)]))
         return tags
 
+    def _extra_tags(self, h: int) -> list[tuple[str, str]]:
+        """`run_tags` tags of about `run_tag_chars` characters each, distinct per run (a hash
+        prefix) as deployment tags are (image digests, k8s configs, partitions, git hashes)."""
+        filler = "x" * (self.run_tag_chars - 17)
+        return [(f"org/label_{t:02d}", f"{mix64(h ^ t):016x}-{filler}") for t in range(self.run_tags)]
+
     # Compact, as Starlette's JSONResponse writes it (separators=(",", ":")).
     _RUN_JSON = ('{"runId":"' + _ID + '","pipelineName":"%s","status":"%s","mode":"default",'
                  '"creationTime":%d.%03d,"startTime":%d.%03d,"endTime":%d.%03d,'
@@ -481,6 +504,9 @@ class DagsterModel:
             pairs = self._base_tags(lo, hi, repository)
             tags = json.dumps([{"key": k, "value": v} for k, v in pairs], separators=(",", ":"))
             self._tags_json[key] = tags
+        if self.run_tags:
+            extra = json.dumps([{"key": k, "value": v} for k, v in self._extra_tags(h)], separators=(",", ":"))
+            tags = tags[:-1] + "," + extra[1:]
         return self._RUN_JSON % (
             index, h >> 48, (h >> 36) & 0xFFF, "89ab"[lo & 3], (h >> 24) & 0xFFF,
             ((h & 0xFFFFFF) << 24) | ((lo * 2654435761) & 0xFFFFFF),
@@ -967,6 +993,7 @@ class DagsterModel:
                 "description": definition["description"],
                 "code_location": definition["location"],
                 "repository": REPOSITORY_NAME,
+                **expected_details(key.path),
                 "last_materialization_run_id": latest.get("runId") or None,
                 "last_materialization_time": iso_utc(int(latest["timestamp"]) / 1000) if latest else None,
             })  # fmt: skip
@@ -1036,6 +1063,10 @@ class DagsterModel:
                              "downstream_key": downstream, "code_location": definition["location"]})  # fmt: skip
         return rows
 
+    def expected_ticks(self) -> Iterator[dict[str, Any]]:
+        """Every `dagster_ticks` row of the loaded code locations' schedules and sensors, lazily."""
+        return self.instigator_ticks.expected_rows()
+
     def expected_sensors(self) -> list[dict[str, Any]]:
         """The `dagster_sensors` rows of the loaded code locations; `active_run_ids` lists the
         sensor's runs not finished yet."""
@@ -1073,3 +1104,453 @@ class _AssetKey:
         self.latest = latest
         self.string = asset_key_string(path)
         self.sort_key = asset_sort_key(path)
+
+
+# ---- ticks ------------------------------------------------------------------------------------
+
+TICK_LIMIT = 1000  # dagster 1.13's DAGSTER_MAX_TICKS_QUERY_LIMIT: `ticks(limit)` is clamped to it
+SCHEDULE_TICK_SPACING_US = 3_600_000_000  # an hourly cron: schedule ticks are at cron times
+SENSOR_TICK_SPACING_US = 30_000_000  # a sensor's default minimum interval
+STARTED_EVERY = 4  # the newest tick of every 4th instigator is still STARTED
+
+
+class _TickTimes:
+    """An instigator's tick timestamps (µs, oldest first) as a sequence, for `bisect`."""
+
+    def __init__(self, ticks: InstigatorTicks, g: int) -> None:
+        self._ticks, self._g = ticks, g
+
+    def __len__(self) -> int:
+        return self._ticks.count(self._g)
+
+    def __getitem__(self, j: int) -> int:
+        return self._ticks.timestamp_us(self._g, j)
+
+
+class InstigatorTicks:
+    """The ticks of every schedule and sensor, *derived* like runs: `total` ticks spread evenly
+    over the instigators (instigator g = r * (schedules + sensors) + k, schedules first), tick j
+    of g (0 = oldest) a pure function of (g, j). A million ticks hold no memory; only ticks added
+    by `add` and statuses changed by `set_status` are stored.
+
+    As dagster 1.13 (`get_instigation_ticks`, `SqlScheduleStorage._ticks_query`): newest first,
+    strict `beforeTimestamp`/`afterTimestamp` compared in microseconds (falsy bounds ignored),
+    `limit` None -> 1000, larger -> 1000, 0 -> no limit. The repository batch (`ticks(limit:)`
+    of a listing, no other argument) keeps each instigator's first `limit` by timestamp: the same
+    ticks. Ticks sharing a timestamp (`ties` per timestamp) come newest stored first.
+    Schedule ticks are on the hour; sensor ticks 30 s apart with jitter, ending before `now`.
+    Tick ids: base ticks `first_id(g) + j` (by instigator), added ticks after every base id.
+    """
+
+    def __init__(self, model: DagsterModel, total: int = 0, ties: int = 1) -> None:
+        self.model = model
+        self.total = max(0, total)
+        self.ties = max(1, ties)
+        self.per_repository = model.schedules_per_repository + model.sensors_per_repository
+        self.instigators = model.repositories * self.per_repository
+        self._added: dict[int, list[tuple[int, int, str | None]]] = {}  # g -> (tick id, µs, status)
+        self._status: dict[int, str] = {}  # tick id -> status set by `set_status`
+        self._next_id = self.total + 1
+        self._end_us = model.now_ms * 1000
+
+    # ---- identity ------------------------------------------------------------------------------
+
+    def index(self, r: int, kind: str, k: int) -> int:
+        """The instigator index of schedule (kind "schedule") or sensor k of repository r."""
+        return r * self.per_repository + (k if kind == "schedule" else self.model.schedules_per_repository + k)
+
+    def describe(self, g: int) -> tuple[int, str, str]:
+        """(repository, "schedule" or "sensor", name) of instigator g."""
+        r, k = divmod(g, self.per_repository)
+        if k < self.model.schedules_per_repository:
+            return r, "schedule", self.model.schedule_name(r, k)
+        return r, "sensor", self.model.sensor_name(r, k - self.model.schedules_per_repository)
+
+    def find(self, r: int, name: str) -> int | None:
+        """The instigator of repository r named `name` (a sensor first, as Dagster looks)."""
+        for k in range(self.model.sensors_per_repository):
+            if self.model.sensor_name(r, k) == name:
+                return self.index(r, "sensor", k)
+        for k in range(self.model.schedules_per_repository):
+            if self.model.schedule_name(r, k) == name:
+                return self.index(r, "schedule", k)
+        return None
+
+    def base_count(self, g: int) -> int:
+        if not self.instigators:
+            return 0
+        share, extra = divmod(self.total, self.instigators)
+        return share + (1 if g < extra else 0)
+
+    def count(self, g: int) -> int:
+        return self.base_count(g) + len(self._added.get(g, ()))
+
+    def _first_id(self, g: int) -> int:
+        share, extra = divmod(self.total, self.instigators)
+        return g * share + min(g, extra) + 1
+
+    # ---- one tick ------------------------------------------------------------------------------
+
+    def timestamp_us(self, g: int, j: int) -> int:
+        base = self.base_count(g)
+        if j >= base:
+            return self._added[g][j - base][1]
+        slot, slots = j // self.ties, -(-base // self.ties)
+        if self.describe(g)[1] == "schedule":
+            return (self._end_us // SCHEDULE_TICK_SPACING_US - (slots - slot)) * SCHEDULE_TICK_SPACING_US
+        jitter = mix64(self.model._salt ^ (0x71C << 40) ^ (g << 24) ^ slot) % (SENSOR_TICK_SPACING_US // 2)
+        return self._end_us - (slots - slot) * SENSOR_TICK_SPACING_US + jitter
+
+    def tick_id(self, g: int, j: int) -> int:
+        base = self.base_count(g)
+        return self._first_id(g) + j if j < base else self._added[g][j - base][0]
+
+    def tick(self, g: int, j: int) -> dict[str, Any]:
+        """Tick j of instigator g as `InstigationTick` (every field the connector may select)."""
+        r, kind, name = self.describe(g)
+        tick_id, timestamp = self.tick_id(g, j), self.timestamp_us(g, j)
+        h = mix64(self.model._salt ^ (0x71C0 << 40) ^ tick_id)
+        base = self.base_count(g)
+        status: str | None = self._status.get(tick_id)
+        if status is None and j >= base:
+            status = self._added[g][j - base][2]
+        if status is None:
+            bucket = h % 100
+            if j == base - 1 and g % STARTED_EVERY == 0 and not self._added.get(g):
+                status = "STARTED"  # in progress (it ends when a newer tick is added)
+            elif kind == "sensor":
+                status = "SKIPPED" if bucket < 80 else "SUCCESS" if bucket < 95 else "FAILURE"
+            else:
+                status = "SUCCESS" if bucket < 90 else "FAILURE" if bucket < 95 else "SKIPPED"
+        runs = self.model.base_runs
+        success = status == "SUCCESS"
+        error = None
+        if status == "FAILURE":
+            message = (f"dagster._core.errors.{kind.capitalize()}ExecutionError: Error occurred during the "
+                       f"execution of the {kind} function for {kind} {name}\n")  # fmt: skip
+            error = {"__typename": "PythonError", "message": message, "className": f"{kind.capitalize()}ExecutionError",
+                     "stack": [], "cause": None, "causes": [], "errorChain": []}  # fmt: skip
+        location = self.model.location_name(r)
+        return {
+            "__typename": "InstigationTick",
+            "id": f"{selector_id(location, REPOSITORY_NAME, name)}:{timestamp / 1e6}",
+            "tickId": str(tick_id),
+            "status": status,
+            "timestamp": timestamp / 1e6,
+            "endTimestamp": None if status == "STARTED" else (timestamp + 100_000 + (h >> 20) % 5_000_000) / 1e6,
+            "runIds": [self.model.run_id((h >> 8) % runs)] if success and runs else [],
+            "runKeys": [f"{name}:{tick_id}"] if success and kind == "sensor" else [],
+            "skipReason": f"{kind.capitalize()} function returned an empty result" if status == "SKIPPED" else None,
+            "error": error,
+            "cursor": None,
+            "instigationType": kind.upper(),
+            "originRunIds": [],
+            "logKey": None,
+        }
+
+    # ---- queries -------------------------------------------------------------------------------
+
+    def page(self, g: int, limit: int | None, before: float | None = None,
+             after: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """`InstigationState.ticks` with the limit the server applies (None: no limit)."""
+        with self.model.lock:
+            times = _TickTimes(self, g)
+            hi = len(times) if not before else bisect.bisect_left(times, dagster_bound_us(before))
+            lo = 0 if not after else bisect.bisect_right(times, dagster_bound_us(after))
+            if limit is not None:
+                lo = max(lo, hi - limit)
+            return [self.tick(g, j) for j in range(hi - 1, lo - 1, -1)]
+
+    # ---- mutations -----------------------------------------------------------------------------
+
+    def add(self, g: int, n: int, status: str | None = None) -> list[str]:
+        """Adds `n` ticks to instigator g, newer than its others (its STARTED tick, if any,
+        ends: its status is derived again); returns their ids."""
+        with self.model.lock:
+            added = self._added.setdefault(g, [])
+            ids = []
+            for _ in range(n):
+                count = self.count(g)
+                last = self.timestamp_us(g, count - 1) if count else 0
+                moment = max(self.model._tick() * 1000, last + 1_000_000)
+                added.append((self._next_id, moment, status))
+                ids.append(str(self._next_id))
+                self._next_id += 1
+            return ids
+
+    def set_status(self, tick_id: str, status: str) -> None:
+        """Changes a tick's status (a STARTED tick ending, a schedule tick retried in place)."""
+        if status not in ("STARTED", "SKIPPED", "SUCCESS", "FAILURE"):
+            raise ValueError(f"unknown tick status {status!r}")
+        with self.model.lock:
+            self._status[int(tick_id)] = status
+
+    # ---- what the connector should write -------------------------------------------------------
+
+    def expected_rows(self) -> Iterator[dict[str, Any]]:
+        """The `dagster_ticks` rows of the loaded code locations' instigators, generated lazily."""
+        for g in range(self.instigators):
+            r, kind, name = self.describe(g)
+            if self.model.location_state(r) != "loaded":
+                continue
+            location = self.model.location_name(r)
+            for j in range(self.count(g)):
+                tick = self.tick(g, j)
+                yield {
+                    "id": tick["tickId"], "instigator_id": selector_id(location, REPOSITORY_NAME, name),
+                    "instigator_name": name, "instigator_type": kind.upper(), "code_location": location,
+                    "repository": REPOSITORY_NAME, "status": tick["status"], "timestamp": iso_utc(tick["timestamp"]),
+                    "end_time": iso_utc(tick["endTimestamp"]), "run_ids": tick["runIds"], "run_keys": tick["runKeys"],
+                    "skip_reason": tick["skipReason"], "error_message": (tick["error"] or {}).get("message"),
+                }  # fmt: skip
+
+
+# ---- backfills and run steps -----------------------------------------------------------------
+
+BACKFILL_TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELED", "COMPLETED_SUCCESS", "COMPLETED_FAILED")
+BACKFILL_STATUSES = ("REQUESTED", *BACKFILL_TERMINAL_STATUSES, "CANCELING", "FAILING")  # BulkActionStatus
+BACKFILLS_IN_PROGRESS = 2  # the newest base backfills are REQUESTED
+STEP_NAMES = ("extract", "transform", "load", "validate")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+class Backfills:
+    """The deployment's backfills (`bulk_actions`), *derived*: backfill i (storage id i + 1) is a
+    pure function of (seed, i); only status changes, deletions and added backfills are stored.
+
+    As dagster 1.13 (`SqlRunStorage.get_backfills`): newest first; `cursor` is a backfill id and
+    selects older ones, an unknown cursor selects nothing; `limit` None or 0: every backfill;
+    `filters.createdAfter`/`createdBefore` compared strictly in microseconds (falsy ignored) and
+    `filters.statuses`. Ids are 8 lowercase letters like Dagster's (`make_new_backfill_id`), the
+    first four the index in base 26 (so a cursor maps back in O(1)). About two thirds are asset
+    backfills (1 to 3 of the location's assets), the rest a job's partition set.
+    """
+
+    def __init__(self, model: DagsterModel, total: int = 0) -> None:
+        if not 0 <= total < 26**4:
+            raise ValueError("backfills must be between 0 and 26**4 - 1")
+        self.model = model
+        self.base = total
+        self._added_create: list[int] = []  # creation ms of backfills added by `add`
+        self._added_status: list[str] = []
+        self._status: dict[int, tuple[str, int | None]] = {}  # set_status: (status, end ms)
+        self._deleted: set[int] = set()
+
+    @property
+    def stored(self) -> int:
+        return self.base + len(self._added_create)
+
+    def backfill_id(self, i: int) -> str:
+        head = "".join(_LETTERS[(i // 26**p) % 26] for p in (3, 2, 1, 0))
+        h = mix64(self.model._salt ^ (0xBAC4F111 << 24) ^ i)
+        return head + "".join(_LETTERS[(h >> (5 * p)) % 26] for p in range(4))
+
+    def index_of(self, backfill_id: Any) -> int | None:
+        if not isinstance(backfill_id, str) or len(backfill_id) != 8 or not backfill_id.isalpha():
+            return None
+        i = 0
+        for letter in backfill_id[:4]:
+            if letter not in _LETTERS:
+                return None
+            i = i * 26 + _LETTERS.index(letter)
+        if i >= self.stored or i in self._deleted or self.backfill_id(i) != backfill_id:
+            return None
+        return i
+
+    def create_ms(self, i: int) -> int:
+        if i < self.base:
+            return self.model._first_create_ms + ((i + 1) * YEAR_MS) // (self.base + 1)
+        return self._added_create[i - self.base]
+
+    def backfill(self, i: int) -> dict[str, Any]:
+        """Backfill i as `PartitionBackfill` (the fields the connector may ask for)."""
+        model = self.model
+        h = mix64(model._salt ^ (0xBAC4F222 << 24) ^ i)
+        create = self.create_ms(i)
+        if i >= self.base:
+            status = self._added_status[i - self.base]
+        elif i >= self.base - BACKFILLS_IN_PROGRESS:
+            status = "REQUESTED"
+        else:
+            bucket = (h >> 8) % 100
+            status = ("COMPLETED_SUCCESS" if bucket < 70 else "COMPLETED_FAILED" if bucket < 85
+                      else "CANCELED" if bucket < 93 else "FAILED" if bucket < 98 else "COMPLETED")  # fmt: skip
+        end = create + 60_000 + (h >> 16) % 3_600_000 if status in BACKFILL_TERMINAL_STATUSES else None
+        if i in self._status:
+            status, end = self._status[i]
+        r = h % model.repositories
+        team = TEAMS[(h >> 24) % len(TEAMS)]
+        is_asset = h % 3 != 0
+        if is_asset and model.assets_per_repository:
+            count = 1 + (h >> 28) % 3
+            selection = [{"__typename": "AssetKey", "path": model._asset_path(r, (h >> (32 + 4 * k)) % model.assets_per_repository)}
+                         for k in range(count)]  # fmt: skip
+            job = partition_set = None
+        else:
+            is_asset, selection = False, None
+            job = JOB_NAMES[(r + (h >> 28) % JOBS_PER_REPOSITORY) % len(JOB_NAMES)]
+            partition_set = f"{job}_partition_set"
+        failed = status in ("FAILED", "COMPLETED_FAILED", "FAILING")
+        return {
+            "__typename": "PartitionBackfill",
+            "id": self.backfill_id(i),
+            "status": status,
+            "isAssetBackfill": is_asset,
+            "jobName": job,
+            "partitionSetName": partition_set,
+            "assetSelection": selection,
+            "numPartitions": 1 + (h >> 40) % 60,
+            "fromFailure": (h >> 48) % 17 == 0,
+            "creationTime": create / 1000,
+            "timestamp": create / 1000,
+            "endTimestamp": None if end is None else end / 1000,
+            "endTime": None if end is None else end / 1000,
+            "tags": [{"__typename": "PipelineTag", "key": "team", "value": team}],
+            "error": {"__typename": "PythonError", "className": "DagsterExecutionStepExecutionError",
+                      "message": f"dagster._core.errors.DagsterExecutionStepExecutionError: partition {h % 97} failed\n",
+                      "stack": [], "cause": None, "causes": []} if failed else None,  # fmt: skip
+            "user": None if h % 4 == 0 else f"{team}@example.com",
+            "title": None if h % 5 else f"Backfill of {job or 'assets'}",
+            "description": None if h % 7 else "re-run after the upstream fix",
+        }
+
+    def page(self, cursor: str | None, limit: int | None, filters: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """`partitionBackfillsOrError(cursor, limit, filters)`: newest first."""
+        filters = filters or {}
+        after = dagster_bound_us(filters["createdAfter"]) if filters.get("createdAfter") else None
+        before = dagster_bound_us(filters["createdBefore"]) if filters.get("createdBefore") else None
+        statuses = set(filters.get("statuses") or ())
+        with self.model.lock:
+            upper = self.stored
+            if cursor:
+                position = self.index_of(cursor)
+                if position is None:
+                    return []
+                upper = position
+            found = []
+            for i in range(upper - 1, -1, -1):
+                if i in self._deleted:
+                    continue
+                created_us = self.create_ms(i) * 1000
+                if before is not None and not created_us < before:
+                    continue
+                if after is not None and not created_us > after:
+                    break  # creation times grow with the index
+                backfill = self.backfill(i)
+                if statuses and backfill["status"] not in statuses:
+                    continue
+                found.append(backfill)
+                if limit and len(found) >= limit:
+                    break
+            return found
+
+    def get(self, backfill_id: Any) -> dict[str, Any] | None:
+        with self.model.lock:
+            i = self.index_of(backfill_id)
+            return None if i is None else self.backfill(i)
+
+    def add(self, n: int, status: str = "REQUESTED") -> list[str]:
+        """Adds `n` backfills created now; returns their ids."""
+        if status not in BACKFILL_STATUSES:
+            raise ValueError(f"unknown backfill status {status!r}")
+        with self.model.lock:
+            ids = []
+            for _ in range(n):
+                self._added_create.append(self.model._tick())
+                self._added_status.append(status)
+                ids.append(self.backfill_id(self.stored - 1))
+            return ids
+
+    def set_status(self, backfill_id: str, status: str) -> None:
+        """Changes a backfill's status (its end time is now when the status is final)."""
+        if status not in BACKFILL_STATUSES:
+            raise ValueError(f"unknown backfill status {status!r}")
+        with self.model.lock:
+            i = self.index_of(backfill_id)
+            if i is None:
+                raise KeyError(backfill_id)
+            self._status[i] = (status, self.model._tick() if status in BACKFILL_TERMINAL_STATUSES else None)
+
+    def delete(self, backfill_ids: Iterable[str]) -> None:
+        with self.model.lock:
+            for backfill_id in backfill_ids:
+                i = self.index_of(backfill_id)
+                if i is None:
+                    raise KeyError(backfill_id)
+                self._deleted.add(i)
+
+    def expected_rows(self) -> list[dict[str, Any]]:
+        """Every `dagster_backfills` row, oldest first."""
+        rows = []
+        with self.model.lock:
+            for i in range(self.stored):
+                if i in self._deleted:
+                    continue
+                b = self.backfill(i)
+                rows.append({
+                    "id": b["id"], "status": b["status"], "is_asset_backfill": b["isAssetBackfill"],
+                    "job_name": b["jobName"], "partition_set_name": b["partitionSetName"],
+                    "asset_selection": None if b["assetSelection"] is None else ["/".join(k["path"]) for k in b["assetSelection"]],
+                    "num_partitions": b["numPartitions"], "from_failure": b["fromFailure"],
+                    "creation_time": iso_utc(b["creationTime"]), "end_time": iso_utc(b["endTimestamp"]),
+                    "tags": {t["key"]: t["value"] for t in b["tags"]},
+                    "error_message": (b["error"] or {}).get("message"), "user": b["user"],
+                    "title": b["title"], "description": b["description"],
+                })  # fmt: skip
+        return rows
+
+
+def run_step_stats(model: DagsterModel, run: Run) -> list[dict[str, Any]]:
+    """`Run.stepStats` of a run, derived from its index: 1 to 4 steps run one after the other
+    over the run's duration, about one in eight retried once. A run not started has none; the
+    step a FAILURE run failed in is FAILURE and a step after it SKIPPED; the step a CANCELED or
+    unfinished run was in is IN_PROGRESS without an end (no end event was written)."""
+    if run.start_ms is None:
+        return []
+    h = mix64(model._salt ^ (0x57E95 << 32) ^ run.index)
+    n = 1 + h % len(STEP_NAMES)
+    end_ms = run.end_ms if run.end_ms is not None else max(run.update_ms, run.start_ms + n)
+    span = max(end_ms - run.start_ms, n)
+    failing = n - 2 if run.status == "FAILURE" and n >= 3 else n - 1
+    out = []
+    for k in range(n):
+        start, stop = run.start_ms + span * k // n, run.start_ms + span * (k + 1) // n
+        status = "SUCCESS"
+        if k == failing and run.status == "FAILURE":
+            status = "FAILURE"
+        elif k > failing:
+            status = "SKIPPED"
+        elif k == n - 1 and run.status not in ("SUCCESS", "FAILURE"):
+            status = "IN_PROGRESS"
+        if status == "SKIPPED":
+            out.append({"__typename": "RunStepStats", "runId": run.run_id, "stepKey": STEP_NAMES[k], "status": status,
+                        "startTime": None, "endTime": None, "attempts": [], "markers": []})  # fmt: skip
+            continue
+        tries = 2 if (h >> (8 + 4 * k)) % 8 == 0 else 1
+        bounds = [start + (stop - start) * t // tries for t in range(tries + 1)]
+        attempts = [{"__typename": "RunMarker", "startTime": bounds[t] / 1000, "endTime": bounds[t + 1] / 1000}
+                    for t in range(tries)]  # fmt: skip
+        end: float | None = stop / 1000
+        if status == "IN_PROGRESS":
+            attempts[-1]["endTime"] = end = None
+        out.append({"__typename": "RunStepStats", "runId": run.run_id, "stepKey": STEP_NAMES[k], "status": status,
+                    "startTime": start / 1000, "endTime": end, "attempts": attempts, "markers": []})  # fmt: skip
+    return out
+
+
+def expected_run_steps(model: DagsterModel) -> Iterator[dict[str, Any]]:
+    """Every `dagster_run_steps` row: the steps of each finished run, lazily."""
+    for index in range(model.stored_runs):
+        if index in model._deleted:
+            continue
+        run = model.run(index)
+        if run.status not in TERMINAL_STATUSES:
+            continue
+        for stats in run_step_stats(model, run):
+            yield {
+                "run_id": run.run_id, "step_key": stats["stepKey"], "status": stats["status"],
+                "start_time": iso_utc(stats["startTime"]), "end_time": iso_utc(stats["endTime"]),
+                "attempts": len(stats["attempts"]),
+                "attempt_times": [{"start_time": iso_utc(a["startTime"]), "end_time": iso_utc(a["endTime"])}
+                                  for a in stats["attempts"]],
+            }  # fmt: skip

@@ -17,8 +17,11 @@ aliases and arguments: variables or literals) and their selection sets (nested f
 fragments `... on Type`), and answers with only what was selected, as dagster-webserver 1.13
 does. Root fields: `version`, `__type(name:)` (introspection of enums), `runsOrError`
 (`results`, `count`), `workspaceOrError`, `repositoriesOrError`, `repositoryOrError` (a
-repository's `jobs`), `schedulesOrError`, `sensorsOrError`, `assetsOrError` and
-`assetsLatestInfo`. A field the schema lacks is
+repository's `jobs`), `schedulesOrError`, `sensorsOrError` (with each instigator's
+`ticks(limit:)`, the repository batch), `instigationStateOrError` (`ticks(limit,
+beforeTimestamp, afterTimestamp)`), `assetsOrError`, `assetsLatestInfo`,
+`partitionBackfillsOrError` and `partitionBackfillOrError` (`backfills` derived backfills), and
+`Run.stepStats` (derived from the run, through any `runsOrError` filter such as `runIds`). A field the schema lacks is
 graphql-core's validation error (HTTP 400, `data: null`). With `old_schema` the server is
 an older Dagster: no SUSPENDED run status and a `Job.isAssetJob` that fails to resolve (as 1.11),
 and no `Sensor.sensorType` (older still); with
@@ -54,6 +57,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import json
 import math
@@ -71,14 +75,18 @@ from typing import Any
 from aiohttp import web
 
 try:  # as a package (benchmarks.simulated_dagster) or from the benchmarks directory
+    from benchmarks.asset_history import AssetHistory, CheckHistory, definition_details
+    from benchmarks.asset_history import event_cursor as history_cursor
     from benchmarks.dagster_model import (
-        ALL_STATUSES, ALL_STATUSES_1_11, ORIGIN_FIELDS, REPOSITORY_NAME, RUN_FIELDS, DagsterModel,
-        RunsFilterError,
+        ALL_STATUSES, ALL_STATUSES_1_11, ORIGIN_FIELDS, REPOSITORY_NAME, RUN_FIELDS, TICK_LIMIT, DagsterModel,
+        RunsFilterError, run_step_stats, selector_id,
     )  # fmt: skip
 except ImportError:  # pragma: no cover
+    from asset_history import AssetHistory, CheckHistory, definition_details  # type: ignore[no-redef]
+    from asset_history import event_cursor as history_cursor  # type: ignore[no-redef]
     from dagster_model import (  # type: ignore[no-redef]
-        ALL_STATUSES, ALL_STATUSES_1_11, ORIGIN_FIELDS, REPOSITORY_NAME, RUN_FIELDS, DagsterModel,
-        RunsFilterError,
+        ALL_STATUSES, ALL_STATUSES_1_11, ORIGIN_FIELDS, REPOSITORY_NAME, RUN_FIELDS, TICK_LIMIT, DagsterModel,
+        RunsFilterError, run_step_stats, selector_id,
     )  # fmt: skip
 
 FAULT_KINDS = ("500", "502", "503", "504", "reset", "timeout", "truncated", "not_json", "429", "401",
@@ -139,6 +147,14 @@ class ServerKnobs:
     in_progress_runs: int = 6  # the newest runs are STARTED/QUEUED, launched by a sensor
     now: float | None = None  # the end of the generated history (default: at start)
     shared_sensor_names: bool = False  # the same sensor names in every repository
+    ticks: int = 0  # schedule and sensor ticks in all, derived (a million hold no memory)
+    tick_ties: int = 1  # ticks sharing each timestamp (pages cut among them)
+    asset_events: int = 0  # asset events in all, spread over the keys with events (>= 1 each)
+    checks_per_repository: int = 0  # asset checks on each repository's first assets
+    executions_per_check: int = 3
+    backfills: int = 200  # backfills, derived; the newest 2 are REQUESTED
+    run_tags: int = 0  # extra tags on every run, each of about `run_tag_chars` characters
+    run_tag_chars: int = 200
     port: int = 0  # 0: any free port
 
 
@@ -236,8 +252,14 @@ def _tokens(text: str) -> list[tuple[str, int]]:
 
 
 def parse_operation(query: str) -> tuple[Selection, ...]:
-    """The root selection set of the document's (first) operation."""
+    """The root selection set of the document's (first) operation; named fragments
+    (`fragment F on T { ... }`, spread as `...F`) are read as inline fragments on `T`."""
     tokens = _tokens(query)
+    fragments: dict[str, tuple[str, int]] = {}  # name -> (type condition, index of its "{")
+    for index, (token, _) in enumerate(tokens[:-4]):
+        if token == "fragment" and tokens[index + 2][0] == "on" and tokens[index + 4][0] == "{":
+            fragments[tokens[index + 1][0]] = (tokens[index + 3][0], index + 4)
+    _FRAGMENTS.set({name: (on, query, tokens, at) for name, (on, at) in fragments.items()})
     at = 0
     # Skip `query Name($a: T = default, ...)` up to the operation's selection set.
     depth = 0
@@ -274,7 +296,14 @@ def _selection_set(query: str, tokens: list[tuple[str, int]], at: int) -> tuple[
                 children, at = _selection_set(query, tokens, at + 3)
                 selections.append(Selection("...", children=children, on_type=type_name, position=position))
                 continue
-            raise GraphQLFailure("Named fragments are not supported by the simulated Dagster.")
+            fragment = _FRAGMENTS.get().get(tokens[at + 1][0]) if at + 1 < len(tokens) else None
+            if fragment is None:
+                raise GraphQLFailure(f'Unknown fragment "{tokens[at + 1][0] if at + 1 < len(tokens) else ""}".')
+            on_type, text, fragment_tokens, start = fragment
+            children, _ = _selection_set(text, fragment_tokens, start)
+            selections.append(Selection("...", children=children, on_type=on_type, position=position))
+            at += 2
+            continue
         name, alias = token, None
         at += 1
         if at < len(tokens) and tokens[at][0] == ":":
@@ -300,6 +329,9 @@ def _selection_set(query: str, tokens: list[tuple[str, int]], at: int) -> tuple[
         selections.append(Selection(name, alias, arguments, children, position=position))
 
 
+_FRAGMENTS: contextvars.ContextVar[dict[str, tuple[str, str, list[tuple[str, int]], int]]] = contextvars.ContextVar(
+    "fragments", default={}
+)
 _ARGUMENT = re.compile(r'(\w+)\s*:\s*(\$\w+|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|null|true|false|[A-Z_]+\b)')
 
 
@@ -349,10 +381,16 @@ def _find_field(selections: tuple[Selection, ...], name: str) -> Selection | Non
 _INTERFACES = {
     "PythonError": ("Error",), "ErrorChainLink": ("Error",), "RepositoryNotFoundError": ("Error",),
     "InvalidPipelineRunsFilterError": ("Error", "PipelineRunsError"),
+    "InstigationStateNotFoundError": ("Error",),
+    "PartitionBackfills": (), "PartitionBackfill": ("RunsFeedEntry",), "BackfillNotFoundError": ("Error",),
     "Runs": ("PipelineRuns",), "Schedules": (), "Sensors": (), "Workspace": (),
     "RepositoryConnection": (), "AssetConnection": (), "Repository": (), "Job": ("IPipelineSnapshot",),
+    "MaterializationEvent": ("AssetResultEventType",), "ObservationEvent": ("AssetResultEventType",),
+    "FailedToMaterializeEvent": ("AssetResultEventType",), "AssetNotFoundError": ("Error",),
+    "IntMetadataEntry": ("MetadataEntry",), "TextMetadataEntry": ("MetadataEntry",),
+    "PathMetadataEntry": ("MetadataEntry",), "JsonMetadataEntry": ("MetadataEntry",),
 }  # fmt: skip
-_RUN_OBJECT_FIELDS = {"runId", "id", "pipelineName", "jobName", "status", "mode", "creationTime",
+_RUN_OBJECT_FIELDS = {"runId", "id", "pipelineName", "jobName", "status", "mode", "creationTime", "stepStats",
                       "startTime", "endTime", "updateTime", "tags", "__typename", "repositoryOrigin",
                       "rootRunId", "parentRunId"}  # fmt: skip
 
@@ -436,8 +474,12 @@ class SimulatedDagster:
             shared_sensor_names=k.shared_sensor_names,
             stub_assets_per_repository=k.stub_assets_per_repository,
             retired_assets_per_repository=k.retired_assets_per_repository,
+            ticks=k.ticks, tick_ties=k.tick_ties, backfills=k.backfills,
+            run_tags=k.run_tags, run_tag_chars=k.run_tag_chars,
         )  # fmt: skip
         self.statuses = ALL_STATUSES_1_11 if k.old_schema else ALL_STATUSES
+        self._asset_history: AssetHistory | None = None  # built on first use
+        self._check_history: CheckHistory | None = None
         self.stats = ServerStats()
         self.url = ""
         self._random = random.Random(k.seed)
@@ -485,6 +527,32 @@ class SimulatedDagster:
     def delete_runs(self, run_ids: list[str]) -> None:
         """Deletes runs (`DagsterInstance.delete_run`)."""
         self.model.delete_runs(run_ids)
+
+    def add_ticks(self, name: str, n: int, status: str | None = None, location: str | None = None) -> list[str]:
+        """Adds `n` new ticks to the schedule or sensor `name` (of `location`, by default the
+        first that has one); returns their tick ids."""
+        ticks = self.model.instigator_ticks
+        for r in range(self.model.repositories):
+            if location in (None, self.model.location_name(r)):
+                g = ticks.find(r, name)
+                if g is not None:
+                    return ticks.add(g, n, status)
+        raise KeyError(name)
+
+    def add_backfills(self, n: int, status: str = "REQUESTED") -> list[str]:
+        """Adds `n` backfills created now; returns their ids."""
+        return self.model.backfills.add(n, status)
+
+    def set_backfill_status(self, backfill_id: str, status: str) -> None:
+        """Changes a backfill's status (a final one ends now)."""
+        self.model.backfills.set_status(backfill_id, status)
+
+    def delete_backfills(self, backfill_ids: list[str]) -> None:
+        self.model.backfills.delete(backfill_ids)
+
+    def set_tick_status(self, tick_id: str, status: str) -> None:
+        """Changes a tick's status (a STARTED tick ends, a schedule tick is retried in place)."""
+        self.model.instigator_ticks.set_status(tick_id, status)
 
     def set_location_state(self, location: str, state: str) -> None:
         """A code location 'loaded', 'failed' (to load: a PythonError) or 'loading'."""
@@ -736,6 +804,7 @@ class SimulatedDagster:
             "assetsOrError": [root.key, "nodes", 0, "definition"],
             "repositoryOrError": [root.key, "jobs", 0, "owners"],
             "assetsLatestInfo": [root.key, 0, "latestMaterialization"],
+            "instigationStateOrError": [root.key, "ticks"],
         }.get(root.name, [root.key])
         if kind == "statement_timeout":
             message = STATEMENT_TIMEOUT + _RUN_SQL.replace("%d", "5000")
@@ -817,8 +886,22 @@ class SimulatedDagster:
             return project(self._instigators(name, arguments_of(root, variables)), root.children, variables)
         if name == "assetsOrError":
             return project(self._assets(root, variables), root.children, variables)
+        if name == "assetOrError":
+            return project(self._asset_or_error(arguments_of(root, variables)), root.children, variables)
+        if name == "assetCheckExecutions":
+            arguments = arguments_of(root, variables)
+            executions = self.check_history().executions(
+                (arguments.get("assetKey") or {}).get("path") or [], arguments.get("checkName"),
+                arguments.get("limit") or 0, arguments.get("cursor"))  # fmt: skip
+            return project(executions, root.children, variables)
         if name == "assetsLatestInfo":
             return project(self._assets_latest(root, variables), root.children, variables)
+        if name == "partitionBackfillsOrError":
+            return project(self._backfills(root, arguments_of(root, variables)), root.children, variables)
+        if name == "partitionBackfillOrError":
+            return project(self._backfill(arguments_of(root, variables)), root.children, variables)
+        if name == "instigationStateOrError":
+            return project(self._instigation_state(arguments_of(root, variables)), root.children, variables)
         raise GraphQLFailure(f'Cannot query field "{name}" on type "Query".')
 
     def _introspect_type(self, name: Any) -> dict[str, Any] | None:
@@ -902,7 +985,9 @@ class SimulatedDagster:
             out = []
             for index in indices:
                 run = model.run(index)
-                values = run.graphql(names)
+                values = run.graphql(tuple(name for name in names if name != "stepStats"))
+                if "stepStats" in names:
+                    values["stepStats"] = run_step_stats(model, run)
                 if "repositoryOrigin" in values:
                     values["repositoryOrigin"] = _repository_origin(run.location)
                 if "tags" in values:
@@ -946,11 +1031,95 @@ class SimulatedDagster:
         if index is None:
             return self._repository_not_found(selector)
         if root == "schedulesOrError":
-            return {"__typename": "Schedules", "results": self.model.schedules(index)}
-        sensors = self.model.sensors(index)
+            return {"__typename": "Schedules", "results": self._with_ticks(index, "schedule", self.model.schedules(index))}
+        sensors = self._with_ticks(index, "sensor", self.model.sensors(index))
         if self.knobs.old_schema:
             sensors = [{k: v for k, v in s.items() if k != "sensorType"} for s in sensors]
         return {"__typename": "Sensors", "results": sensors}
+
+    def _with_ticks(self, r: int, kind: str, instigators: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The instigators' states with `instigationType` and `ticks` (the repository batch)."""
+        field = "scheduleState" if kind == "schedule" else "sensorState"
+        for k, instigator in enumerate(instigators):
+            g = self.model.instigator_ticks.index(r, kind, k)
+            instigator[field] = {**instigator[field], "instigationType": kind.upper(),
+                                 "ticks": lambda arguments, g=g: self._ticks(g, arguments)}  # fmt: skip
+        return instigators
+
+    def _ticks(self, g: int, arguments: dict[str, Any]) -> list[dict[str, Any]]:
+        """`InstigationState.ticks(limit, beforeTimestamp, afterTimestamp)`: `limit` None ->
+        1000 and clamped to 1000 (1.13), unlimited when None in 1.11 (`old_schema`); 0: none."""
+        unsupported = sorted(key for key in ("cursor", "statuses", "dayRange", "dayOffset") if arguments.get(key))
+        if unsupported:
+            raise GraphQLFailure(f"The simulated Dagster does not filter ticks by {', '.join(unsupported)}.")
+        limit = arguments.get("limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+            raise GraphQLFailure(f"Variable '$limit' got invalid value {json.dumps(limit)}; Int cannot represent non-integer value.")
+        if limit is not None and limit < 0:
+            raise GraphQLFailure("(psycopg2.errors.InvalidRowCountInLimitClause) LIMIT must not be negative")
+        if not self.knobs.old_schema:
+            limit = TICK_LIMIT if limit is None else min(limit, TICK_LIMIT)
+        bounds = [arguments.get("beforeTimestamp"), arguments.get("afterTimestamp")]
+        for bound in bounds:
+            if bound is not None and (not isinstance(bound, (int, float)) or isinstance(bound, bool)):
+                raise GraphQLFailure(f"Variable got invalid value {json.dumps(bound)}; Float cannot represent non numeric value.")
+        return self.model.instigator_ticks.page(g, limit or None, *bounds)
+
+    def _instigation_state(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """`instigationStateOrError(instigationSelector)`: a schedule's or sensor's state (a
+        sensor first, as Dagster looks), without the repository batch."""
+        selector = arguments.get("instigationSelector")
+        if not isinstance(selector, dict) or not isinstance(selector.get("name"), str):
+            raise GraphQLFailure("Variable '$selector' of required type 'InstigationSelector!' was not provided.")
+        r = self.model.repository_index(selector)
+        ticks = self.model.instigator_ticks
+        g = None if r is None else ticks.find(r, selector["name"])
+        if r is None or g is None:
+            return {"__typename": "InstigationStateNotFoundError", "name": selector["name"],
+                    "message": f"Could not find instigation state for `{selector['name']}`"}  # fmt: skip
+        _, kind, name = ticks.describe(g)
+        location = self.model.location_name(r)
+        return {"__typename": "InstigationState", "id": selector_id(location, REPOSITORY_NAME, name),
+                "selectorId": selector_id(location, REPOSITORY_NAME, name), "name": name,
+                "instigationType": kind.upper(), "repositoryName": REPOSITORY_NAME,
+                "repositoryLocationName": location, "ticks": lambda arguments: self._ticks(g, arguments)}  # fmt: skip
+
+    def _backfills(self, root: Selection, arguments: dict[str, Any]) -> dict[str, Any]:
+        """`partitionBackfillsOrError(status, cursor, limit, filters)` (see `Backfills.page`);
+        `status` with `filters` is Dagster's PythonError; `limit` clamped by `max_page_size`."""
+        filters = arguments.get("filters")
+        if filters is not None and not isinstance(filters, dict):
+            raise GraphQLFailure("Variable '$filters' got invalid value; Expected type 'BulkActionsFilter' to be an object.")
+        for key in filters or {}:
+            if key not in ("statuses", "createdAfter", "createdBefore", "selectorId") or (
+                    key == "selectorId" and self.knobs.old_schema):  # fmt: skip
+                raise GraphQLFailure(f"Variable '$filters' got invalid value {json.dumps(filters)}; Field '{key}' "
+                                     "is not defined by type 'BulkActionsFilter'.")  # fmt: skip
+        if (filters or {}).get("selectorId"):
+            raise GraphQLFailure("The simulated Dagster does not filter backfills by selectorId.")
+        status = arguments.get("status")
+        if status and filters:
+            return python_error("dagster._core.errors.DagsterInvariantViolationError: Cannot provide status and "
+                                "filters to get_backfills. Please use filters rather than status.\n",
+                                "DagsterInvariantViolationError")  # fmt: skip
+        if status:
+            filters = {"statuses": [status]}
+        cursor = arguments.get("cursor")
+        if cursor is not None and not isinstance(cursor, str):
+            raise GraphQLFailure(f"Variable '$cursor' got invalid value {json.dumps(cursor)}; String cannot represent a non string value.")
+        limit = self._limit(arguments.get("limit"), [root.key, "results"])
+        return {"__typename": "PartitionBackfills", "results": self.model.backfills.page(cursor, limit, filters)}
+
+    def _backfill(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """`partitionBackfillOrError(backfillId)`."""
+        backfill_id = arguments.get("backfillId")
+        if not isinstance(backfill_id, str):
+            raise GraphQLFailure("Variable '$backfillId' of required type 'String!' was not provided.")
+        found = self.model.backfills.get(backfill_id)
+        if found is None:
+            return {"__typename": "BackfillNotFoundError", "backfillId": backfill_id,
+                    "message": f"Backfill {backfill_id} could not be found."}  # fmt: skip
+        return found
 
     def _repository(self, root: Selection, arguments: dict[str, Any]) -> dict[str, Any]:
         """`repositoryOrError(repositorySelector)`: a loaded repository, with its jobs.
@@ -1007,14 +1176,53 @@ class SimulatedDagster:
                 "dependencyKeys": [{"__typename": "AssetKey", "path": path} for path in key.definition["dependencyKeys"]],
                 "repository": {"__typename": "Repository", "id": f"{REPOSITORY_NAME}@{location}", "name": REPOSITORY_NAME,
                                "location": {"__typename": "RepositoryLocation", "id": location, "name": location}},
+                **self._definition_details(key.path),
             }  # fmt: skip
         latest = key.latest
 
         def materializations(arguments: dict[str, Any]) -> list[dict[str, Any]]:
             return [] if latest is None or arguments.get("limit") == 0 else [_materialization(latest)]
 
+        sort_key = self.asset_history().latest_sort_key(key.path)
         return {"__typename": "Asset", "id": json.dumps(key.path), "key": {"__typename": "AssetKey", "path": key.path},
-                "definition": definition, "assetMaterializations": materializations}  # fmt: skip
+                "definition": definition, "assetMaterializations": materializations,
+                "latestEventSortKey": None if sort_key is None else str(sort_key)}  # fmt: skip
+
+    def _definition_details(self, path: list[str]) -> dict[str, Any]:
+        """The `AssetNode` fields beyond the key and location (checks on the first assets of
+        each location)."""
+        checks = [name for (checked, name) in self.check_history().checks if checked == path]
+        return definition_details(path, checks)
+
+    def asset_history(self) -> AssetHistory:
+        """The event log of the keys with events (built once, from the model's keys)."""
+        if self._asset_history is None:
+            with self.model.lock:
+                _, with_events = self.model._asset_keys()
+            self._asset_history = AssetHistory([key.path for key in with_events], self.knobs.asset_events, self.model.now_ms)
+        return self._asset_history
+
+    def check_history(self) -> CheckHistory:
+        if self._check_history is None:
+            checks = [(self.model._asset_path(r, j), f"check_{j}") for r in range(self.model.repositories)
+                      for j in range(min(self.knobs.checks_per_repository, self.model.assets_per_repository))]  # fmt: skip
+            self._check_history = CheckHistory(checks, self.knobs.executions_per_check, self.model.now_ms)
+        return self._check_history
+
+    def _asset_or_error(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        path = (arguments.get("assetKey") or {}).get("path") or []
+        history = self.asset_history()
+        if history.latest_sort_key(path) is None and self.model.asset(path) is None:
+            return {"__typename": "AssetNotFoundError", "message": f"Asset key {path} not found."}
+
+        def event_history(arguments: dict[str, Any]) -> dict[str, Any]:
+            try:
+                page = history.page(path, arguments["limit"], arguments.get("cursor"))
+            except ValueError as error:
+                raise ResolverFailure(f"dagster._check.CheckError: {error}", ["assetOrError", "assetEventHistory"]) from None
+            return page or {"__typename": "AssetResultEventHistoryConnection", "results": [], "cursor": history_cursor(-1)}
+
+        return {"__typename": "Asset", "key": {"__typename": "AssetKey", "path": path}, "assetEventHistory": event_history}
 
     def _assets_latest(self, root: Selection, variables: dict[str, Any]) -> list[dict[str, Any]]:
         arguments = arguments_of(root, variables)

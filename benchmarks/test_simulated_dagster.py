@@ -17,8 +17,7 @@ from benchmarks.dagster_model import (
 )  # fmt: skip
 from benchmarks.simulated_dagster import STATEMENT_TIMEOUT, ServerKnobs, SimulatedDagster
 from extractor import documents
-from extractor.tables import asset_dependencies as dependencies_table
-from extractor.tables import assets as assets_table
+from extractor.asset_graph import ASSET_GRAPH_PAGE
 from extractor.tables import jobs as jobs_table
 from extractor.tables import schedules as schedules_table
 from extractor.tables import sensors as sensors_table
@@ -195,7 +194,7 @@ async def test_answers_the_connector_documents_with_dagster_shapes() -> None:
             missing = await _data(session, url, jobs_table.JOBS, {"repositorySelector": {**SELECTOR, "repositoryName": "x"}})
             assert missing["repositoryOrError"]["__typename"] == "RepositoryNotFoundError"
 
-            edges = (await _data(session, url, dependencies_table.DEPENDENCIES_PAGE, {"cursor": None, "limit": 500}))
+            edges = (await _data(session, url, ASSET_GRAPH_PAGE, {"cursor": None, "limit": 500}))
             nodes = edges["assetsOrError"]["nodes"]
             assert all(set(node["definition"] or {"dependencyKeys": []}) >= {"dependencyKeys"} for node in nodes)
             found = {("/".join(dep["path"]), "/".join(node["key"]["path"])) for node in nodes
@@ -219,7 +218,7 @@ async def test_answers_the_connector_documents_with_dagster_shapes() -> None:
             assert missing["sensorsOrError"] == {
                 "__typename": "RepositoryNotFoundError", "message": "Could not find Repository analytics.nope"}
 
-            assets = (await _data(session, url, assets_table.ASSETS_PAGE, {"cursor": None, "limit": 3}))["assetsOrError"]
+            assets = (await _data(session, url, ASSET_GRAPH_PAGE, {"cursor": None, "limit": 3}))["assetsOrError"]
             assert assets["__typename"] == "AssetConnection" and len(assets["nodes"]) == 3
             assert assets["cursor"] == json.dumps(assets["nodes"][-1]["key"]["path"])
             assert assets["nodes"][0]["definition"]["repository"] == {
@@ -263,7 +262,7 @@ async def test_max_page_size_clamps_limits_silently() -> None:
             assert pages == 4 and len(seen) == len(set(seen)) == 250
             unlimited = await _data(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": None, "limit": None})
             assert len(unlimited["runsOrError"]["results"]) == 100
-            assets = await _data(session, url, assets_table.ASSETS_PAGE, {"cursor": None, "limit": 500})
+            assets = await _data(session, url, ASSET_GRAPH_PAGE, {"cursor": None, "limit": 500})
             assert len(assets["assetsOrError"]["nodes"]) == 100
 
 
@@ -273,7 +272,7 @@ async def test_assets_page_by_key_like_dagster() -> None:
         async with aiohttp.ClientSession() as session:
             nodes, cursor = [], None
             while True:
-                answer = await _data(session, server.graphql_url, assets_table.ASSETS_PAGE, {"cursor": cursor, "limit": 7})
+                answer = await _data(session, server.graphql_url, ASSET_GRAPH_PAGE, {"cursor": cursor, "limit": 7})
                 connection = answer["assetsOrError"]
                 if not connection["nodes"]:
                     assert connection["cursor"] is None
@@ -506,7 +505,7 @@ async def test_a_failed_location_is_a_failed_code_location_row_and_its_upstream_
         assert rows["ingestion"]["dagster_library_versions"] == {"dagster-shared": "1.13.28", "dagster": "1.13.28"}
         assert {row["code_location"] for row in server.model.expected_jobs()} == {"ingestion"}
         async with aiohttp.ClientSession() as session:
-            data = await _data(session, server.graphql_url, dependencies_table.DEPENDENCIES_PAGE, {"cursor": None, "limit": 500})
+            data = await _data(session, server.graphql_url, ASSET_GRAPH_PAGE, {"cursor": None, "limit": 500})
             jobs = await _data(session, server.graphql_url, jobs_table.JOBS, {"repositorySelector": SELECTOR})
         assert jobs["repositoryOrError"]["__typename"] == "RepositoryNotFoundError"
         [upstream] = [n for n in data["assetsOrError"]["nodes"] if n["key"]["path"] == ["analytics", "raw", "table_0000"]]
@@ -514,3 +513,332 @@ async def test_a_failed_location_is_a_failed_code_location_row_and_its_upstream_
         assert upstream["definition"]["repository"]["location"]["name"] == "ingestion"
         edges = {row["id"] for row in server.model.expected_asset_dependencies()}
         assert "analytics/raw/table_0000 -> ingestion/marts/table_0002" in edges
+
+
+# ---- ticks (dagster_ticks) ----------------------------------------------------------------------
+
+
+def _brute_ticks(model: DagsterModel, g: int, limit: int | None, before: float | None, after: float | None) -> list[str]:
+    """`InstigationState.ticks` re-stated from Dagster's SQL (`_ticks_query`, `_add_filter_limit`)
+    over every tick of the instigator: strict bounds as datetimes, newest first, then LIMIT."""
+    ticks = model.instigator_ticks
+    every = [ticks.tick(g, j) for j in range(ticks.count(g))]
+    found = [tick for tick in reversed(every)
+             if (not before or _dagster_time(tick["timestamp"]) < _dagster_time(before))
+             and (not after or _dagster_time(tick["timestamp"]) > _dagster_time(after))]  # fmt: skip
+    return [tick["tickId"] for tick in (found[:limit] if limit else found)]
+
+
+def test_ticks_match_a_brute_force_reading_of_dagster_semantics() -> None:
+    model = DagsterModel(runs=50, ticks=3000, tick_ties=3, seed=4)
+    ticks = model.instigator_ticks
+    rng = random.Random(11)
+    for _ in range(300):
+        g = rng.randrange(ticks.instigators)
+        times = [ticks.tick(g, j)["timestamp"] for j in range(ticks.count(g))]
+        before = rng.choice([None, rng.choice(times), rng.choice(times) + 0.001, rng.choice(times) - 1e-7])
+        after = rng.choice([None, None, rng.choice(times), rng.choice(times) - 0.001])
+        limit = rng.choice([None, 1, 5, 50, 1000])
+        page = [tick["tickId"] for tick in ticks.page(g, limit, before, after)]
+        assert page == _brute_ticks(model, g, limit, before, after), (g, limit, before, after)
+    for g in range(ticks.instigators):  # ids are unique, timestamps never decrease with ids
+        stamps = [ticks.timestamp_us(g, j) for j in range(ticks.count(g))]
+        assert stamps == sorted(stamps)
+    assert len({tick["tickId"] for tick in (ticks.tick(g, j) for g in range(ticks.instigators)
+                                           for j in range(ticks.count(g)))}) == 3000  # fmt: skip
+
+
+def test_a_million_ticks_hold_no_memory_and_pages_stay_cheap() -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    model = DagsterModel(runs=1000, ticks=1_000_000, repositories=10, schedules_per_repository=50,
+                         sensors_per_repository=50)  # fmt: skip
+    ticks = model.instigator_ticks
+    started = time.perf_counter()
+    newest = ticks.page(999, 1000)
+    older = ticks.page(999, 1000, before=newest[-1]["timestamp"] + 0.001)
+    batch = [ticks.page(g, 20) for g in range(100)]
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert ticks.count(999) == 1000 and len(newest) == 1000 and len(older) == 1
+    assert older[0]["tickId"] == newest[-1]["tickId"] and all(len(page) == 20 for page in batch)
+    assert elapsed < 2.0 and peak < 30_000_000
+
+
+def test_expected_ticks_are_rows_of_the_ticks_table() -> None:
+    from benchmarks.tables import TABLES
+
+    model = DagsterModel(runs=20, ticks=200)
+    columns = next(table["columns"] for table in TABLES if table["table"] == "dagster_ticks")
+    rows = list(model.expected_ticks())
+    assert len(rows) == 200 and all(list(row) == list(columns) for row in rows)
+    statuses = {row["status"] for row in rows}
+    assert {"STARTED", "SKIPPED", "SUCCESS"} <= statuses
+    assert {row["instigator_type"] for row in rows} == {"SCHEDULE", "SENSOR"}
+    model.set_location_state("ingestion", "failed")
+    assert {row["code_location"] for row in model.expected_ticks()} == {"analytics"}
+
+
+TICK_SENSOR = {"repositoryLocationName": "analytics", "repositoryName": "__repository__", "name": "analytics_sensor_0"}
+
+
+async def test_answers_the_tick_documents_as_dagster_1_13() -> None:
+    from extractor.tables import ticks as ticks_table
+
+    async with SimulatedDagster(ServerKnobs(runs=10, ticks=24_000, tick_ties=3)) as server:
+        async with aiohttp.ClientSession() as session:
+            url = server.graphql_url
+            batch = await _data(session, url, ticks_table.SENSOR_TICKS, {"repositorySelector": SELECTOR, "limit": 20})
+            results = batch["sensorsOrError"]["results"]
+            assert [s["name"] for s in results] == ["analytics_sensor_0", "analytics_sensor_1", "analytics_sensor_2"]
+            state = results[0]["sensorState"]
+            assert state["instigationType"] == "SENSOR" and state["selectorId"] == selector_id(
+                "analytics", "__repository__", "analytics_sensor_0")
+            assert len(state["ticks"]) == 20
+            assert set(state["ticks"][0]) == {"tickId", "status", "timestamp", "endTimestamp", "runIds", "runKeys",
+                                              "skipReason", "error"}  # fmt: skip
+            stamps = [tick["timestamp"] for tick in state["ticks"]]
+            assert stamps == sorted(stamps, reverse=True)
+
+            async def walk(before, limit=5000, after=None):
+                variables = {"selector": TICK_SENSOR, "limit": limit, "before": before, "after": after}
+                data = await _data(session, url, ticks_table.INSTIGATOR_TICKS, variables)
+                return data["instigationStateOrError"]
+
+            first = await walk(None)
+            assert first["selectorId"] == state["selectorId"]
+            assert len(first["ticks"]) == 1000  # 2,000 ticks, 3 per timestamp, clamped to 1,000 silently
+            assert [t["tickId"] for t in first["ticks"][:20]] == [t["tickId"] for t in state["ticks"]]
+            oldest = first["ticks"][-1]["timestamp"]
+            strict = await walk(oldest)
+            assert all(tick["timestamp"] < oldest for tick in strict["ticks"])
+            assert len(strict["ticks"]) == 999  # the tick sharing `oldest` beyond the cut is skipped...
+            overlapping = await walk(oldest + 0.001)
+            assert len(overlapping["ticks"]) == 1000  # ...the overlap reads it again
+            window = await walk(oldest + 0.001, 1000, oldest - 0.001)
+            assert {t["tickId"] for t in window["ticks"]} == {t["tickId"] for t in overlapping["ticks"]
+                                                             if t["timestamp"] == oldest}  # fmt: skip
+            missing = await _data(
+                session, url, ticks_table.INSTIGATOR_TICKS,
+                {"selector": {**TICK_SENSOR, "name": "nope"}, "limit": 5, "before": None, "after": None})
+            assert missing["instigationStateOrError"]["__typename"] == "InstigationStateNotFoundError"
+
+
+async def test_old_schema_ticks_have_no_limit_default() -> None:
+    from extractor.client import Operation
+
+    unlimited = Operation("Unlimited", """
+query Unlimited($selector: InstigationSelector!) {
+  instigationStateOrError(instigationSelector: $selector) { ... on InstigationState { ticks { tickId } } }
+}""")  # fmt: skip
+    for old, expected in ((False, 1000), (True, 1500)):
+        async with SimulatedDagster(ServerKnobs(runs=10, ticks=18_000, old_schema=old)) as server:
+            async with aiohttp.ClientSession() as session:
+                data = await _data(session, server.graphql_url, unlimited, {"selector": TICK_SENSOR})
+                assert len(data["instigationStateOrError"]["ticks"]) == expected
+
+
+def test_the_connector_syncs_every_tick_and_an_idle_sync_costs_one_request_per_repository_and_kind(monkeypatch) -> None:
+    from fivetran_connector_sdk_common.logger import Logging
+
+    from extractor.config import parse_configuration
+    from extractor.events import Rows
+    from extractor.state import SyncState
+    from extractor.sync import extract
+
+    monkeypatch.setattr(Logging, "LOG_LEVEL", Logging.Level.WARNING)
+    knobs = ServerKnobs(runs=50, ticks=6000, tick_ties=3, repositories=3, schedules_per_repository=4,
+                        sensors_per_repository=4, assets_per_repository=5)  # fmt: skip
+    with SimulatedDagster(knobs) as server:
+        configuration = parse_configuration({"base_url": server.url, "requests_per_second": "2000"})
+        state = SyncState(deployment=configuration.deployment)
+
+        def synced() -> dict[str, dict]:
+            events = list(extract(configuration, state))
+            return {row["id"]: row for e in events if isinstance(e, Rows) and e.table == "dagster_ticks" for row in e.rows}
+
+        def normalised(row: dict) -> dict:
+            return {**row, "timestamp": row["timestamp"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                    "end_time": row["end_time"] and row["end_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")}  # fmt: skip
+
+        rows = synced()
+        expected = {row["id"]: row for row in server.model.expected_ticks()}
+        assert {key: normalised(row) for key, row in rows.items()} == expected
+
+        server.reset_stats()
+        rows = synced()
+        ticks = server.stats.by_operation
+        assert ticks["ConnectorScheduleTicks"] == 3 and ticks["ConnectorSensorTicks"] == 3
+        assert ticks["ConnectorInstigatorTicks"] == 0
+        assert len(rows) <= 3 * 8 * 3  # the latest timestamp's ticks of each instigator
+
+        started = [row["id"] for row in expected.values() if row["status"] == "STARTED"]
+        assert started
+        new = server.add_ticks("analytics_schedule_0", 30, "SUCCESS")  # it had the STARTED tick
+        server.set_tick_status(started[-1], "FAILURE")
+        server.reset_stats()
+        rows = synced()
+        assert set(new) <= set(rows) and rows[started[-1]]["status"] == "FAILURE"
+        assert rows[started[0]]["status"] != "STARTED"  # it ended when newer ticks came
+        assert server.stats.by_operation["ConnectorInstigatorTicks"] <= 3
+
+
+# ---- backfills and run steps (dagster_backfills, dagster_run_steps) ----------------------------
+
+
+async def test_backfills_page_newest_first_by_id_cursor_like_dagster() -> None:
+    from extractor.backfills import BACKFILL, BACKFILLS_PAGE, BACKFILLS_PAGE_LEAN
+
+    async with SimulatedDagster(ServerKnobs(runs=5, backfills=25)) as server:
+        url = server.graphql_url
+        async with aiohttp.ClientSession() as session:
+            seen, cursor, pages = [], None, 0
+            while True:
+                data = await _data(session, url, BACKFILLS_PAGE, {"cursor": cursor, "limit": 10, "filters": None})
+                results = data["partitionBackfillsOrError"]["results"]
+                pages += 1
+                if not results:
+                    break
+                seen += results
+                cursor = results[-1]["id"]
+            assert pages == 4 and len({b["id"] for b in seen}) == 25
+            created = [b["creationTime"] for b in seen]
+            assert created == sorted(created, reverse=True)
+            assert [b["status"] for b in seen[:2]] == ["REQUESTED", "REQUESTED"]
+            assert all(len(b["id"]) == 8 and b["id"].isalpha() and b["id"].islower() for b in seen)
+            assert {b["isAssetBackfill"] for b in seen} == {True, False}
+            for b in seen:
+                assert (b["jobName"] is None) == b["isAssetBackfill"] == (b["assetSelection"] is not None)
+            assert set(seen[0]) == set(
+                "id status isAssetBackfill jobName partitionSetName assetSelection fromFailure creationTime "
+                "endTimestamp tags error user title description numPartitions".split()
+            )
+
+            after = seen[5]["creationTime"]
+            newer = await _data(session, url, BACKFILLS_PAGE, {"cursor": None, "limit": 100, "filters": {"createdAfter": after}})
+            assert [b["id"] for b in newer["partitionBackfillsOrError"]["results"]] == [b["id"] for b in seen[:5]]
+            gone = await _data(session, url, BACKFILLS_PAGE, {"cursor": "zzzzzzzz", "limit": 10, "filters": None})
+            assert gone["partitionBackfillsOrError"]["results"] == []
+            lean = await _data(session, url, BACKFILLS_PAGE_LEAN, {"cursor": None, "limit": 1, "filters": None})
+            assert "numPartitions" not in lean["partitionBackfillsOrError"]["results"][0]
+
+            one = await _data(session, url, BACKFILL, {"backfillId": seen[3]["id"]})
+            assert one["partitionBackfillOrError"] == {"__typename": "PartitionBackfill", **seen[3]}
+            server.delete_backfills([seen[3]["id"]])
+            missing = await _data(session, url, BACKFILL, {"backfillId": seen[3]["id"]})
+            assert missing["partitionBackfillOrError"] == {
+                "__typename": "BackfillNotFoundError", "message": f"Backfill {seen[3]['id']} could not be found."}
+            after_deleted = await _data(session, url, BACKFILLS_PAGE, {"cursor": seen[3]["id"], "limit": 10, "filters": None})
+            assert after_deleted["partitionBackfillsOrError"]["results"] == []  # a gone cursor: nothing
+
+            [new] = server.add_backfills(1)
+            server.set_backfill_status(seen[0]["id"], "COMPLETED_SUCCESS")
+            top = await _data(session, url, BACKFILLS_PAGE, {"cursor": None, "limit": 2, "filters": None})
+            assert [(b["id"], b["status"]) for b in top["partitionBackfillsOrError"]["results"]] == [
+                (new, "REQUESTED"), (seen[0]["id"], "COMPLETED_SUCCESS")]  # fmt: skip
+            assert top["partitionBackfillsOrError"]["results"][1]["endTimestamp"] is not None
+
+
+async def test_backfill_filters_are_validated_as_each_version_does() -> None:
+    from extractor.backfills import BACKFILLS_PAGE
+
+    both = {"cursor": None, "limit": 5, "filters": {"selectorId": "abc"}}
+    async with SimulatedDagster(ServerKnobs(runs=5, backfills=5, old_schema=True)) as server:
+        async with aiohttp.ClientSession() as session:
+            status, _, body = await _post(session, server.graphql_url, BACKFILLS_PAGE, both)
+            assert status == 400 and b"selectorId" in body
+            status, _, body = await _post(session, server.graphql_url, BACKFILLS_PAGE,
+                                          {"cursor": None, "limit": 5, "filters": {"stat": ["X"]}})  # fmt: skip
+            assert status == 400
+
+
+async def test_step_stats_are_derived_from_the_run_and_read_by_run_ids() -> None:
+    from benchmarks.dagster_model import run_step_stats
+    from extractor.step_stats import FINISHED_RUNS_PAGE, RUN_STEP_STATS
+
+    async with SimulatedDagster(ServerKnobs(runs=300, backfills=0)) as server:
+        model = server.model
+        async with aiohttp.ClientSession() as session:
+            listing = await _data(session, server.graphql_url, FINISHED_RUNS_PAGE, {
+                "filter": {"updatedAfter": 0.0, "statuses": ["SUCCESS", "FAILURE", "CANCELED"]},
+                "cursor": None, "limit": 20})  # fmt: skip
+            runs = listing["runsOrError"]["results"]
+            assert len(runs) == 20 and all(set(run) == {"runId", "status", "creationTime", "updateTime"} for run in runs)
+            assert all(run["status"] in ("SUCCESS", "FAILURE", "CANCELED") for run in runs)
+            wanted = [run["runId"] for run in runs[:5]] + ["00000000-0000-4000-8000-000000000000"]
+            data = await _data(session, server.graphql_url, RUN_STEP_STATS, {"filter": {"runIds": wanted}, "limit": 6})
+            results = data["runsOrError"]["results"]
+            assert [r["runId"] for r in results] == wanted[:5]  # an unknown run is absent
+            for result in results:
+                run = model.run(model.index_of(result["runId"]))
+                expected = [{k: v for k, v in s.items() if k not in ("__typename", "runId", "markers")}
+                            for s in run_step_stats(model, run)]  # fmt: skip
+                attempts = [[{k: v for k, v in a.items() if k != "__typename"} for a in s["attempts"]] for s in expected]
+                assert [{**s, "attempts": a} for s, a in zip(expected, attempts)] == result["stepStats"]
+    every = [s for i in range(model.base_runs) for s in run_step_stats(model, model.run(i))]
+    assert {s["status"] for s in every} == {"SUCCESS", "FAILURE", "SKIPPED", "IN_PROGRESS"}
+    assert any(len(s["attempts"]) == 2 for s in every), "some steps were retried"
+    queued = [model.run(i) for i in range(model.base_runs) if model.run(i).start_ms is None]
+    assert queued and all(run_step_stats(model, run) == [] for run in queued)
+
+
+def test_backfill_and_step_rows_have_the_tables_columns() -> None:
+    from benchmarks.dagster_model import expected_run_steps
+    from benchmarks.tables import TABLES
+
+    model = DagsterModel(runs=40, backfills=12)
+    by_name = {table["table"]: table for table in TABLES}
+    for name, rows in (("dagster_backfills", model.backfills.expected_rows()),
+                       ("dagster_run_steps", list(expected_run_steps(model)))):  # fmt: skip
+        assert rows, name
+        assert all(list(row) == list(by_name[name]["columns"]) for row in rows), name
+
+
+def test_the_connector_syncs_backfills_and_run_steps_from_the_simulated_dagster(monkeypatch) -> None:
+    from fivetran_connector_sdk import Logging
+
+    from benchmarks.dagster_model import expected_run_steps
+    from extractor.config import parse_configuration
+    from extractor.events import Rows
+    from extractor.state import SyncState
+    from extractor.sync import extract
+
+    monkeypatch.setattr(Logging, "LOG_LEVEL", Logging.Level.WARNING)
+    iso = "%Y-%m-%dT%H:%M:%S.%fZ"
+    with SimulatedDagster(ServerKnobs(runs=120, backfills=30, assets_per_repository=5)) as server:
+        configuration = parse_configuration({"base_url": server.url, "requests_per_second": "2000", "page_size": "25"})
+        state = SyncState(deployment=configuration.deployment)
+
+        def synced(table: str) -> list[dict]:
+            events = list(extract(configuration, state))
+            return [row for e in events if isinstance(e, Rows) and e.table == table for row in e.rows]
+
+        def normalised(row: dict) -> dict:
+            return {k: v.strftime(iso) if hasattr(v, "strftime") else v for k, v in row.items()}
+
+        server.reset_stats()
+        events = list(extract(configuration, state))
+        rows = {t: [normalised(r) for e in events if isinstance(e, Rows) and e.table == t for r in e.rows]
+                for t in ("dagster_backfills", "dagster_run_steps")}  # fmt: skip
+        assert sorted(rows["dagster_backfills"], key=lambda r: r["id"]) == sorted(
+            server.model.backfills.expected_rows(), key=lambda r: r["id"])
+        steps = {(r["run_id"], r["step_key"]): r for r in rows["dagster_run_steps"]}
+        assert len(steps) == len(rows["dagster_run_steps"]), "each step once"
+        assert steps == {(r["run_id"], r["step_key"]): r for r in expected_run_steps(server.model)}
+        assert server.stats.by_operation["ConnectorRunStepStats"] <= (120 // 20) * 2 + 2
+
+        server.reset_stats()
+        synced("dagster_run_steps")
+        assert server.stats.by_operation["ConnectorRunStepStats"] == 0, "nothing new: no steps read"
+        assert server.stats.by_operation["ConnectorBackfillsPage"] <= 2
+        requested = [r["id"] for r in rows["dagster_backfills"] if r["status"] == "REQUESTED"]
+        assert server.stats.by_operation["ConnectorBackfill"] <= len(requested) + 1
+
+        server.set_backfill_status(requested[0], "COMPLETED_SUCCESS")
+        [new_run] = server.add_runs(1)
+        backfills = {r["id"]: r for r in synced("dagster_backfills")}
+        assert backfills[requested[0]]["status"] == "COMPLETED_SUCCESS"
+        assert requested[0] not in state.tables["dagster_backfills"]["open"]
+        assert new_run in {run_id for run_id, _ in state.tables["dagster_run_steps"]["recent"].items()}

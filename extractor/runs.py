@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from extractor.client import DagsterClient, unwrap
+from extractor.client import DagsterClient, Operation, unwrap
 from extractor.documents import RUN_EXISTS, RUNS_COUNT, RUNS_PAGE
 from extractor.errors import HeavyQueryError, RequestTimeout, ServerError, TransientError
 from extractor.log import log
@@ -91,11 +91,15 @@ async def fetch_run_page(
     cursor: str | None,
     limit: int,
     max_tries: int | None = None,
+    operation: Operation = RUNS_PAGE,
 ) -> list[dict]:
-    """One page of raw `Run` objects, newest first, strictly older than `cursor`."""
+    """One page of raw `Run` objects, newest first, strictly older than `cursor`.
+
+    `operation` is `RUNS_PAGE` or another query with its variables that selects fewer fields.
+    """
     variables = {"filter": runs_filter, "cursor": cursor, "limit": limit}
-    data = await client.execute(RUNS_PAGE, variables, max_tries=max_tries)
-    return unwrap(RUNS_PAGE.name, data["runsOrError"], "Runs")["results"]
+    data = await client.execute(operation, variables, max_tries=max_tries)
+    return unwrap(operation.name, data["runsOrError"], "Runs")["results"]
 
 
 def _is_heavy_page_failure(error: Exception) -> bool:
@@ -131,7 +135,11 @@ class PageSize:
 
 
 async def fetch_adapting(
-    client: DagsterClient, runs_filter: dict, cursor: str | None, size: PageSize
+    client: DagsterClient,
+    runs_filter: dict,
+    cursor: str | None,
+    size: PageSize,
+    operation: Operation = RUNS_PAGE,
 ) -> list[dict]:
     """A page at the current size; a page that is too heavy is retried at half the size."""
     while True:
@@ -142,27 +150,34 @@ async def fetch_adapting(
                 cursor,
                 size.current,
                 max_tries=TRIES_BEFORE_SHRINKING if size.can_shrink else None,
+                operation=operation,
             )
         except TransientError as error:
             if not size.can_shrink:
                 raise
             if not _is_heavy_page_failure(error):
-                return await fetch_run_page(client, runs_filter, cursor, size.current)
+                return await fetch_run_page(client, runs_filter, cursor, size.current, operation=operation)
             size.shrink()
             log.warning(f"runs: {error}; retrying with pages of {size.current} runs")
 
 
 async def walk_runs(
-    client: DagsterClient, walk: RunWalk, statuses: tuple[str, ...], page_size: int
+    client: DagsterClient,
+    walk: RunWalk,
+    statuses: tuple[str, ...],
+    page_size: int,
+    operation: Operation = RUNS_PAGE,
 ) -> AsyncIterator[RunPage]:
     """Yields the walk's pages in cursor order, resuming after `walk.cursor`.
 
-    `statuses` are every run status the server knows. The last page yielded has
-    `finished=True` (it may hold no runs).
+    `statuses` are the statuses a walk over changed runs lists (every status the server knows,
+    unless the walk wants only some). `operation` selects the runs' fields (`RUNS_PAGE` or a
+    lighter query taking the same variables; `runId` and `creationTime` are needed). The last
+    page yielded has `finished=True` (it may hold no runs).
     """
     size = PageSize(page_size)
     while True:
-        runs = await fetch_adapting(client, walk.runs_filter(statuses), walk.cursor, size)
+        runs = await fetch_adapting(client, walk.runs_filter(statuses), walk.cursor, size, operation)
         size.page_done()
         if not runs and walk.cursor is not None and not await run_exists(client, walk.cursor):
             # Dagster answers a deleted cursor with an empty page: go on below its creation time.

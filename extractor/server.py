@@ -6,6 +6,7 @@ fails within seconds with a message naming `base_url` and what was found there.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from extractor.client import DagsterClient
@@ -79,3 +80,9 @@ async def connect(client: DagsterClient, base_url: str) -> ServerInfo:
             "watermarks in Dagster's times, so nothing is lost, but compare times with care"
         )
     return ServerInfo(version, not_finished, offset)
+
+
+def server_now(server: ServerInfo) -> float:
+    """This moment in the webserver's clock (this machine's, if it sent no `Date`), less the
+    `Date` header's one-second resolution: the bound no watermark of a sync goes past."""
+    return time.time() + (server.clock_offset or 0.0) - 1.0

@@ -17,10 +17,18 @@ It answers the connector's operations by operation name, as dagster-webserver 1.
 * `repositoryOrError` with the repository's `jobs` sorted by name, including Dagster's implicit
   `__ASSET_JOB` when the repository has assets;
 * schedules and sensors with their `selectorId` (a hash of location, repository and name);
+* ticks of schedules and sensors (`add_tick`), newest first: `ticks(limit:)` of the
+  schedules/sensors listing (the repository batch) and `instigationStateOrError { ticks(limit,
+  beforeTimestamp, afterTimestamp) }` (strict bounds) both cut at `limit`, clamped to 1000 as
+  1.13 does (None: 1000), wherever the cut falls among ticks sharing a timestamp;
 * `assetsOrError` paged by key (sorted by the key's JSON form, cursor = that form; `limit`
   clamped by `max_limit` too), with keys that only have materializations (no definition) and
   auto-created stubs, `Asset.assetMaterializations` (a runless materialization has runId "")
   and `AssetNode.dependencyKeys`.
+* backfills (`partitionBackfillsOrError`): newest first, cursor = a backfill id (a gone one
+  matches nothing), strict `createdAfter`/`createdBefore` filters, no `limit` default (clamped
+  by `max_limit` only when set); `partitionBackfillOrError` answers `BackfillNotFoundError` for an
+  unknown id; a run's `stepStats` (its "stepStats", see `step`) through the `runIds` filter.
 
 Errors are built as dagster-webserver sends them (see `dagster_webserver/graphql.py`):
 `validation_error` (HTTP 400, `{"data": null, "errors": [{message, locations}]}`),
@@ -143,6 +151,52 @@ def make_run(
     }
 
 
+BACKFILL_TERMINAL = ("COMPLETED", "FAILED", "CANCELED", "COMPLETED_SUCCESS", "COMPLETED_FAILED")
+BULK_ACTIONS_FILTER_FIELDS = {"statuses", "createdAfter", "createdBefore", "selectorId"}
+
+
+def make_backfill(
+    index: int,
+    status: str = "COMPLETED_SUCCESS",
+    created: float | None = None,
+    asset: bool = True,
+    tags: dict[str, str] | None = None,
+) -> dict:
+    """Backfill `index` as `partitionBackfillsOrError` answers it, created at BASE_TIME +
+    index * RUN_SPACING (or `created`); an asset backfill of two keys, or a job's."""
+    created = BASE_TIME + index * RUN_SPACING if created is None else created
+    return {
+        "id": f"bf{index:06d}",
+        "status": status,
+        "isAssetBackfill": asset,
+        "jobName": None if asset else "partitioned_job",
+        "partitionSetName": None if asset else "partitioned_job_partition_set",
+        "assetSelection": [{"path": ["warehouse", "orders"]}, {"path": ["daily_metrics"]}] if asset else None,
+        "numPartitions": 3 + index % 5,
+        "fromFailure": False,
+        "creationTime": created,
+        "endTimestamp": created + 60.0 if status in BACKFILL_TERMINAL else None,
+        "tags": [{"key": key, "value": value} for key, value in (tags or {}).items()],
+        "error": {"message": "dagster._core.errors.DagsterError: boom\n"} if "FAIL" in status else None,
+        "user": "someone@example.com" if index % 2 else None,
+        "title": f"Backfill {index}" if index % 3 == 0 else None,
+        "description": None,
+    }
+
+
+def step(
+    key: str, status: str = "SUCCESS", start: float = BASE_TIME, duration: float = 10.0, retries: int = 0
+) -> dict:
+    """A `RunStepStats` of `stepStats`: `retries` failed attempts before the last one."""
+    attempts = [
+        {"startTime": start + k * duration, "endTime": start + (k + 1) * duration} for k in range(retries + 1)
+    ]
+    end = None if status == "IN_PROGRESS" else start + (retries + 1) * duration
+    if end is None:
+        attempts[-1]["endTime"] = None
+    return {"stepKey": key, "status": status, "startTime": start, "endTime": end, "attempts": attempts}
+
+
 @dataclass
 class FakeAsset:
     path: list[str]
@@ -151,6 +205,9 @@ class FakeAsset:
     latest: tuple[str, str] | None = None
     stub: bool = False  # an auto-created stub for a dependency nobody defines
     deps: list[list[str]] = field(default_factory=list)  # `dependencyKeys`: upstream key paths
+    observable: bool = False  # an observable source asset
+    checks: list[str] = field(default_factory=list)  # the names of its asset checks
+    details: dict = field(default_factory=dict)  # other `AssetNode` fields (groupName, kinds, ...)
 
 
 @dataclass
@@ -243,6 +300,18 @@ class FakeDagster:
         self.version = "1.13.28"
         # Materialization events of keys no code location defines (e.g. a failed location's).
         self.orphan_assets: list[FakeAsset] = []
+        # The event log's asset events and check executions, each with its storage id (one
+        # sequence, as in Dagster's SQL storage); see `add_event` and `add_check_execution`.
+        self.asset_events: list[dict] = []
+        self.check_executions: list[dict] = []
+        self.next_storage_id = 1
+        self.checks_error: str | None = None  # the typename `assetChecksOrError` answers instead
+        # Backfills, oldest first (storage order): `PartitionBackfill` objects (see `make_backfill`).
+        self.backfills: list[dict] = []
+        # Ticks by instigator selectorId, in storage order (see `add_tick`); `limit` clamp of ticks.
+        self.ticks: dict[str, list[dict]] = {}
+        self.next_tick_id = 1
+        self.tick_limit = 1000  # DAGSTER_MAX_TICKS_QUERY_LIMIT
         # Dagster's clock, sent in each answer's `Date` header as uvicorn does (None: real time).
         self.now: float | None = None
         self.calls: Counter[str] = Counter()
@@ -265,6 +334,41 @@ class FakeDagster:
 
     def location(self, name: str) -> FakeLocation:
         return next(location for location in self.locations if location.name == name)
+
+    def add_event(
+        self, path: list[str], kind: str = "MaterializationEvent", run_id: str = "run-1",
+        timestamp_ms: int | None = None, partition: str | None = None, **fields: Any,
+    ) -> dict:
+        """Logs an asset event (`kind` is its GraphQL typename); returns it."""
+        storage_id = self.next_storage_id
+        self.next_storage_id += 1
+        event = {
+            "storage_id": storage_id, "path": path, "__typename": kind, "runId": run_id,
+            "stepKey": fields.pop("stepKey", "step"), "partition": partition,
+            "timestamp": str(timestamp_ms if timestamp_ms is not None else 1_700_000_000_000 + storage_id),
+            "description": None, "tags": [], "metadataEntries": [], **fields,
+        }  # fmt: skip
+        if kind == "FailedToMaterializeEvent":
+            event.setdefault("materializationFailureType", "FAILED")
+            event.setdefault("materializationFailureReason", "FAILED_TO_MATERIALIZE")
+        self.asset_events.append(event)
+        return event
+
+    def add_check_execution(self, path: list[str], check: str, status: str = "SUCCEEDED", run_id: str = "run-1") -> dict:
+        """Records an asset check execution; change its `status` later to finish it."""
+        execution_id = self.next_storage_id
+        self.next_storage_id += 1
+        execution = {
+            "id": str(execution_id), "path": path, "check": check, "runId": run_id, "status": status,
+            "timestamp": BASE_TIME + execution_id, "stepKey": "check_step", "partition": None,
+            "evaluation": None if status == "IN_PROGRESS" else {
+                "timestamp": BASE_TIME + execution_id, "success": status == "SUCCEEDED",
+                "severity": "ERROR", "description": None, "targetMaterialization": {"runId": run_id},
+                "metadataEntries": [{"__typename": "IntMetadataEntry", "label": "rows", "intValue": 3, "intRepr": "3"}],
+            },
+        }  # fmt: skip
+        self.check_executions.append(execution)
+        return execution
 
     # -- serving --
 
@@ -522,6 +626,10 @@ class FakeDagster:
                         "description": asset.description,
                         "repository": {"name": repository.name, "location": {"name": location.name}},
                         "dependencyKeys": [{"path": path} for path in asset.deps],
+                        "isObservable": asset.observable,
+                        "isMaterializable": not asset.observable,
+                        "assetChecksOrError": self._checks_of(asset),
+                        **asset.details,
                     }
                     keys[json.dumps(asset.path)] = (asset.path, definition)
         return keys
@@ -538,17 +646,69 @@ class FakeDagster:
                 latest[json.dumps(asset.path)] = asset.latest
         return latest
 
-    def _ConnectorAssetsPage(self, variables: dict) -> dict:
+    def _ConnectorAssetGraph(self, variables: dict) -> dict:
         return self._assets_or_error(variables)
 
-    def _ConnectorAssetDependencies(self, variables: dict) -> dict:
-        return self._assets_or_error(variables)
+    def _checks_of(self, asset: FakeAsset) -> dict:
+        if self.checks_error:
+            return {"__typename": self.checks_error, "message": "checks need a migration"}
+        checks = [
+            {"name": name, "description": None, "blocking": False, "jobNames": ["job"], "additionalAssetKeys": []}
+            for name in asset.checks
+        ]
+        return {"__typename": "AssetChecks", "checks": checks}
+
+    def _sort_key(self, key: str) -> int | None:
+        """`latestEventSortKey` as OSS storage fills it: the newest materialization's id."""
+        ids = [e["storage_id"] for e in self.asset_events if json.dumps(e["path"]) == key and e["__typename"] == "MaterializationEvent"]
+        return max(ids, default=None)
+
+    def _ConnectorAssetEvents(self, variables: dict) -> dict:
+        """Aliased `assetOrError { assetEventHistory }`: newest first, storage-id cursor; a
+        `limit` over 10000 raises, as Dagster's event-log record cap does."""
+        data = {}
+        for name in variables:
+            if not name.startswith("k"):
+                continue
+            i, path = name[1:], variables[name]["path"]
+            limit, cursor = variables[f"l{i}"], variables[f"c{i}"]
+            if limit > 10000:
+                return resolver_error(f"Limit of {limit} is too large. Max is 10000", [f"w{i}"])
+            known = {json.dumps(key[0]) for key in self._asset_keys().values()} | {json.dumps(e["path"]) for e in self.asset_events}
+            if json.dumps(path) not in known:
+                data[f"w{i}"] = {"__typename": "AssetNotFoundError", "message": "not found"}
+                continue
+            below = _cursor_id(cursor) if cursor else None
+            events = sorted(
+                (e for e in self.asset_events if e["path"] == path and (below is None or e["storage_id"] < below)),
+                key=lambda e: -e["storage_id"],
+            )[:limit]
+            results = [{k: v for k, v in e.items() if k not in ("storage_id", "path")} for e in events]
+            last = events[-1]["storage_id"] if events else -1
+            data[f"w{i}"] = {"__typename": "Asset", "assetEventHistory": {"results": results, "cursor": _event_cursor(last)}}
+        return data
+
+    def _ConnectorCheckExecutions(self, variables: dict) -> dict:
+        """Aliased `assetCheckExecutions`: newest first; the cursor is an execution id."""
+        data = {}
+        for name in variables:
+            if not name.startswith("k"):
+                continue
+            i = name[1:]
+            path, check, limit, cursor = variables[name]["path"], variables[f"n{i}"], variables[f"l{i}"], variables[f"c{i}"]
+            found = sorted(
+                (e for e in self.check_executions
+                 if e["path"] == path and e["check"] == check and (cursor is None or int(e["id"]) < int(cursor))),
+                key=lambda e: -int(e["id"]),
+            )[:limit]  # fmt: skip
+            data[f"w{i}"] = [{k: v for k, v in e.items() if k not in ("path", "check")} for e in found]
+        return data
 
     def _assets_or_error(self, variables: dict) -> dict:
         """`assetsOrError(cursor, limit)`, with every field either operation selects."""
         keys = self._asset_keys()
-        for key in self._latest():  # materialized keys are listed, defined or not
-            if key not in keys:
+        for key in [*self._latest(), *(json.dumps(e["path"]) for e in self.asset_events)]:
+            if key not in keys:  # keys with events are listed, defined or not
                 keys[key] = (json.loads(key), None)
         cursor = variables.get("cursor")
         if cursor:
@@ -570,11 +730,170 @@ class FakeDagster:
                 "key": {"path": keys[key][0]},
                 "definition": keys[key][1],
                 "assetMaterializations": materializations(key),
+                "latestEventSortKey": None if self._sort_key(key) is None else str(self._sort_key(key)),
             }
             for key in ordered
         ]
         connection = {"__typename": "AssetConnection", "nodes": nodes, "cursor": ordered[-1] if ordered else None}
         return {"assetsOrError": connection}
+
+    # -- backfills and run steps --
+
+    def backfill(self, backfill_id: str) -> dict:
+        return next(item for item in self.backfills if item["id"] == backfill_id)
+
+    def delete_backfill(self, backfill_id: str) -> None:
+        self.backfills = [item for item in self.backfills if item["id"] != backfill_id]
+
+    def _ConnectorBackfillsPage(self, variables: dict, lean: bool = False) -> dict | CallbackResult:
+        """`partitionBackfillsOrError(cursor, limit, filters)`: newest first; the cursor is a
+        backfill id (one that is gone matches nothing); `createdAfter`/`createdBefore` are strict
+        and ignored when 0; no `limit`: every backfill (clamped by `max_limit` when set, as a
+        proxy might)."""
+        filters = variables.get("filters") or {}
+        for key in filters:
+            if key not in BULK_ACTIONS_FILTER_FIELDS:
+                return validation_error(
+                    f"Variable '$filters' got invalid value {json.dumps(filters)}; Field '{key}' is not "
+                    "defined by type 'BulkActionsFilter'."
+                )
+        found = list(reversed(self.backfills))
+        cursor = variables.get("cursor")
+        if cursor:
+            ids = [item["id"] for item in self.backfills]
+            found = [] if cursor not in ids else list(reversed(self.backfills[: ids.index(cursor)]))
+        if filters.get("createdAfter"):
+            found = [item for item in found if item["creationTime"] > filters["createdAfter"]]
+        if filters.get("createdBefore"):
+            found = [item for item in found if item["creationTime"] < filters["createdBefore"]]
+        if filters.get("statuses"):
+            found = [item for item in found if item["status"] in filters["statuses"]]
+        limit = variables.get("limit")
+        if self.max_limit is not None:
+            limit = min(limit, self.max_limit) if limit else self.max_limit
+        if limit:
+            found = found[:limit]
+        results = [{k: v for k, v in item.items() if not (lean and k == "numPartitions")} for item in found]
+        return {"partitionBackfillsOrError": {"__typename": "PartitionBackfills", "results": results}}
+
+    def _ConnectorBackfillsPageLean(self, variables: dict) -> dict | CallbackResult:
+        return self._ConnectorBackfillsPage(variables, lean=True)
+
+    def _ConnectorBackfill(self, variables: dict, lean: bool = False) -> dict:
+        backfill_id = variables["backfillId"]
+        found = [item for item in self.backfills if item["id"] == backfill_id]
+        if not found:
+            value = {"__typename": "BackfillNotFoundError", "message": f"Backfill {backfill_id} could not be found."}
+        else:
+            value = {"__typename": "PartitionBackfill", **found[0]}
+            if lean:
+                value.pop("numPartitions")
+        return {"partitionBackfillOrError": value}
+
+    def _ConnectorBackfillLean(self, variables: dict) -> dict:
+        return self._ConnectorBackfill(variables, lean=True)
+
+    def _ConnectorFinishedRunsPage(self, variables: dict) -> dict | CallbackResult:
+        fields = ("runId", "status", "creationTime", "updateTime")
+        return self._check_filter(variables.get("filter")) or {
+            "runsOrError": {
+                "__typename": "Runs",
+                "results": [{k: run[k] for k in fields} for run in self._page(variables)],
+            }
+        }
+
+    def _ConnectorRunStepStats(self, variables: dict) -> dict | CallbackResult:
+        """`runsOrError(filter: {runIds}, limit) { results { runId stepStats } }`: a run's
+        `stepStats` is its "stepStats" (none: no step event)."""
+        invalid = self._check_filter(variables.get("filter"))
+        if invalid is not None:
+            return invalid
+        results = [{"runId": run["runId"], "stepStats": run.get("stepStats", [])} for run in self._page(variables)]
+        return {"runsOrError": {"__typename": "Runs", "results": results}}
+
+    # -- ticks --
+
+    def add_tick(
+        self, location: str, repository: str, name: str, timestamp: float, status: str = "SUCCESS", **fields: Any
+    ) -> dict:
+        """Stores a tick of schedule or sensor `name`, with the next tickId; returns it (change
+        its fields to update it in place, as the scheduler does when it retries a tick)."""
+        tick_id = self.next_tick_id
+        self.next_tick_id += 1
+        tick = {
+            "tickId": str(tick_id), "status": status, "timestamp": timestamp,
+            "endTimestamp": None if status == "STARTED" else timestamp + 1.0,
+            "runIds": [], "runKeys": [], "skipReason": None, "error": None, **fields,
+        }  # fmt: skip
+        self.ticks.setdefault(selector_id(location, repository, name), []).append(tick)
+        return tick
+
+    def delete_tick(self, tick_id: str) -> None:
+        """Purges a tick (Dagster's tick retention)."""
+        for ticks in self.ticks.values():
+            ticks[:] = [tick for tick in ticks if tick["tickId"] != tick_id]
+
+    def _ticks_of(self, selector: str, limit: int | None, before: float | None = None, after: float | None = None) -> list[dict]:
+        """`InstigationState.ticks`: newest first (ties: newest stored first), strictly
+        between the bounds (falsy bounds ignored), cut at the clamped limit."""
+        limit = self.tick_limit if limit is None else min(limit, self.tick_limit)
+        ticks = sorted(self.ticks.get(selector, []), key=lambda tick: (tick["timestamp"], int(tick["tickId"])), reverse=True)
+        if before:
+            ticks = [tick for tick in ticks if tick["timestamp"] < before]
+        if after:
+            ticks = [tick for tick in ticks if tick["timestamp"] > after]
+        return [dict(tick) for tick in ticks[:limit]]
+
+    def _instigator_ticks(self, variables: dict, kind: str) -> dict:
+        root, typename, state = {
+            "schedules": ("schedulesOrError", "Schedules", "scheduleState"),
+            "sensors": ("sensorsOrError", "Sensors", "sensorState"),
+        }[kind]
+        selector = variables["repositorySelector"]
+        found = self._repository(selector)
+        if found is None:
+            return self._not_found(root, selector)
+        location, repository = found
+        results = []
+        for item in getattr(repository, kind):
+            selected = selector_id(location.name, repository.name, item["name"])
+            results.append({"name": item["name"], state: {
+                "selectorId": selected, "instigationType": "SCHEDULE" if kind == "schedules" else "SENSOR",
+                "ticks": self._ticks_of(selected, variables.get("limit")),
+            }})  # fmt: skip
+        return {root: {"__typename": typename, "results": results}}
+
+    def _ConnectorScheduleTicks(self, variables: dict) -> dict:
+        return self._instigator_ticks(variables, "schedules")
+
+    def _ConnectorSensorTicks(self, variables: dict) -> dict:
+        return self._instigator_ticks(variables, "sensors")
+
+    def _ConnectorInstigatorTicks(self, variables: dict) -> dict:
+        selector = variables["selector"]
+        found = self._repository(selector)
+        if found is not None:
+            location, repository = found
+            for item in [*repository.sensors, *repository.schedules]:  # a sensor first, as Dagster looks
+                if item["name"] == selector["name"]:
+                    selected = selector_id(location.name, repository.name, item["name"])
+                    ticks = self._ticks_of(selected, variables.get("limit"), variables.get("before"), variables.get("after"))
+                    return {"instigationStateOrError": {"__typename": "InstigationState", "selectorId": selected, "ticks": ticks}}
+        message = f"Could not find instigation state for `{selector['name']}`"
+        return {"instigationStateOrError": {"__typename": "InstigationStateNotFoundError", "message": message}}
+
+
+def _event_cursor(storage_id: int) -> str:
+    """Dagster's event-log cursor (`EventLogCursor.from_storage_id(...).to_string()`)."""
+    import base64
+
+    return base64.b64encode(json.dumps({"type": "STORAGE_ID", "value": storage_id}).encode()).decode()
+
+
+def _cursor_id(cursor: str) -> int:
+    import base64
+
+    return int(json.loads(base64.b64decode(cursor))["value"])
 
 
 # --- test helpers ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from extractor.config import parse_configuration
 from extractor.events import Deletes, Rows
 from extractor.state import SyncState
 from extractor.sync import extract
-from extractor.tables.assets import ASSET_PAGE_SIZE
+from extractor.asset_graph import ASSET_PAGE_SIZE
 from tests.fake_dagster import (
     ENDPOINT,
     FakeAsset,
@@ -90,9 +90,10 @@ def test_a_clamped_page_size_still_reads_every_edge():
     fake = deployment(max_limit=2)
     rows = rows_of(sync(fake))
     assert set(rows) == set(EDGES)
-    asked = fake.calls_of("ConnectorAssetDependencies")
+    asked = fake.calls_of("ConnectorAssetGraph")
     assert all(variables["limit"] == ASSET_PAGE_SIZE for variables in asked)
-    # 6 keys (with the stub and the event-only key) in pages of 2, then the empty page.
+    # 6 keys (with the stub and the event-only key) in pages of 2, then the empty page:
+    # one walk for every asset table.
     assert len(asked) == 4
 
 

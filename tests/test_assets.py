@@ -1,59 +1,101 @@
-"""Assets: `assetsOrError` paged by key, latest materializations batched per page."""
+"""Assets: one walk of `assetsOrError` per sync fills `dagster_assets`, the dependencies and the
+checks, with each asset's definition details and latest materialization."""
 
+from __future__ import annotations
+
+import pytest
 from aioresponses import aioresponses
 
-from extractor.tables.assets import asset_pages
-from extractor.client import DagsterClient
 from extractor.config import parse_configuration
-from tests.fake_dagster import ENDPOINT, FakeAsset, FakeDagster, FakeLocation, FakeRepository
+from extractor.events import Deletes, Rows
+from extractor.state import SyncState
+from extractor.sync import extract
+from tests.fake_dagster import FakeAsset, FakeDagster, FakeLocation, FakeRepository, ENDPOINT, fast_retries, make_run
 
 
-def client():
-    return DagsterClient(parse_configuration({"base_url": ENDPOINT, "requests_per_second": "1000"}))
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch):
+    fast_retries(monkeypatch)
 
 
-async def pages_of(fake: FakeDagster, page_size: int):
+def sync(fake: FakeDagster, state: SyncState | None = None) -> list:
+    configuration = {"base_url": ENDPOINT, "requests_per_second": "2000"}
     with aioresponses() as mocked:
         fake.install(mocked)
-        async with client() as dagster:
-            return [page async for page in asset_pages(dagster, page_size)]
+        return list(extract(parse_configuration(configuration), state or SyncState(deployment="dagster.test/graphql")))
 
 
-def deployment() -> FakeDagster:
+def rows(events: list, table: str) -> dict[str, dict]:
+    return {row["id"]: row for e in events if isinstance(e, Rows) and e.table == table for row in e.rows}
+
+
+def deployment(max_limit: int | None = None) -> FakeDagster:
+    details = {
+        "groupName": "marts",
+        "owners": [{"email": "ana@example.com"}, {"team": "data"}],
+        "tags": [{"key": "dagster/kind/snowflake", "value": ""}, {"key": "tier", "value": "gold"}],
+        "kinds": ["snowflake"],
+        "isPartitioned": True,
+        "partitionStats": {"numPartitions": 14, "numMaterialized": 12, "numFailed": 1, "numMaterializing": 0},
+        "jobNames": ["__ASSET_JOB", "daily"],
+        "freshnessPolicy": None,
+        "internalFreshnessPolicy": {"__typename": "TimeWindowFreshnessPolicy", "failWindowSeconds": 3600, "warnWindowSeconds": None},
+    }
     analytics = FakeRepository(
         "__repository__",
         assets=[
-            FakeAsset(["warehouse", "orders"], "Orders", latest=("run-1", "1700000000250")),
+            FakeAsset(["warehouse", "orders"], "Orders", latest=("run-1", "1700000000250"), details=details, checks=["not_empty"]),
             FakeAsset(["warehouse", "customers"], latest=("", "1700000100000")),  # runless
-            FakeAsset(["raw", "events"]),
+            FakeAsset(["raw", "events"], observable=True),
             FakeAsset(["upstream", "not_defined_here"], stub=True),
         ],
     )
     ops = FakeRepository("ops_repo", assets=[FakeAsset(["ops", "report"], latest=("run-2", "1700000200000"))])
-    fake = FakeDagster(locations=[FakeLocation("analytics", [analytics]), FakeLocation("ops", [ops])])
+    fake = FakeDagster([make_run(0)], [FakeLocation("analytics", [analytics]), FakeLocation("ops", [ops])], max_limit=max_limit)
     fake.orphan_assets = [FakeAsset(["old", "dropped"], latest=("run-0", "1600000000000"))]  # events only
     return fake
 
 
-async def test_every_defined_asset_once_across_pages_with_its_location():
+def test_every_defined_asset_once_with_its_definition_details():
+    fake = deployment(max_limit=2)
+    assets = rows(sync(fake), "dagster_assets")
+    assert sorted(assets) == ["ops/report", "raw/events", "warehouse/customers", "warehouse/orders"]
+    orders = assets["warehouse/orders"]
+    assert (orders["code_location"], orders["repository"], orders["group_name"]) == ("analytics", "__repository__", "marts")
+    assert orders["owners"] == ["ana@example.com", "data"]
+    assert orders["tags"] == {"dagster/kind/snowflake": "", "tier": "gold"} and orders["kinds"] == ["snowflake"]
+    assert (orders["is_partitioned"], orders["partition_count"], orders["materialized_partition_count"], orders["failed_partition_count"]) == (True, 14, 12, 1)
+    assert orders["freshness_policy"] == {"type": "TimeWindow", "failWindowSeconds": 3600, "warnWindowSeconds": None}
+    assert orders["job_names"] == ["__ASSET_JOB", "daily"] and orders["last_materialization_run_id"] == "run-1"
+    assert (assets["raw/events"]["is_observable"], assets["raw/events"]["is_materializable"]) == (True, False)
+    assert assets["warehouse/customers"]["last_materialization_run_id"] is None  # runless
+    assert assets["raw/events"]["last_materialization_time"] is None
+    # 6 keys in clamped pages of 2 then the empty page: one walk feeds every asset table.
+    assert fake.calls["ConnectorAssetGraph"] == 4
+
+
+def test_checks_are_listed_with_their_asset_and_deleted_when_gone():
     fake = deployment()
-    pages = await pages_of(fake, page_size=2)
-    rows = {row["id"]: (row, location) for page in pages for row, location in zip(page.rows, page.locations)}
-    assert sorted(rows) == ["ops/report", "raw/events", "warehouse/customers", "warehouse/orders"]
-    assert rows["ops/report"][1] == "ops" and rows["warehouse/orders"][1] == "analytics"
-    orders = rows["warehouse/orders"][0]
-    assert orders["last_materialization_run_id"] == "run-1" and orders["description"] == "Orders"
-    assert rows["warehouse/customers"][0]["last_materialization_run_id"] is None  # runless
-    assert rows["warehouse/customers"][0]["last_materialization_time"] is not None
-    assert rows["raw/events"][0]["last_materialization_time"] is None
-    assert sum(len(page.rows) for page in pages) == 4, "stubs and event-only keys are left out"
-    pages_asked = fake.calls_of("ConnectorAssetsPage")
-    assert all(variables["limit"] == 2 for variables in pages_asked)
-    assert len(pages_asked) == 4  # 6 keys in pages of 2, then the empty page that ends the walk
-    assert set(fake.calls) - {"ConnectorAssetsPage"} == set(), "one request per page, no other"
+    state = SyncState(deployment="dagster.test/graphql")
+    checks = rows(sync(fake, state), "dagster_asset_checks")
+    assert checks == {
+        "warehouse/orders:not_empty": {
+            "id": "warehouse/orders:not_empty", "asset_key": "warehouse/orders", "name": "not_empty",
+            "description": None, "blocking": False, "job_names": ["job"], "additional_asset_keys": [],
+            "code_location": "analytics", "repository": "__repository__",
+        }
+    }  # fmt: skip
+    fake.location("analytics").repositories[0].assets[0].checks = []
+    events = sync(fake, state)
+    deleted = [key for e in events if isinstance(e, Deletes) and e.table == "dagster_asset_checks" for key in e.keys]
+    assert deleted == [{"id": "warehouse/orders:not_empty"}]
 
 
-async def test_no_assets_one_empty_page():
-    fake = FakeDagster(locations=[FakeLocation("empty", [FakeRepository("repo")])])
-    assert await pages_of(fake, page_size=10) == []
-    assert fake.calls["ConnectorAssetsPage"] == 1
+def test_checks_dagster_cannot_list_are_not_deleted():
+    fake = deployment()
+    state = SyncState(deployment="dagster.test/graphql")
+    sync(fake, state)
+    fake.checks_error = "AssetCheckNeedsMigrationError"
+    events = sync(fake, state)
+    assert not [e for e in events if isinstance(e, Deletes) and e.table == "dagster_asset_checks"]
+    assert state.snapshots["dagster_asset_checks"] == {"analytics": ["warehouse/orders:not_empty"]}

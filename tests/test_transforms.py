@@ -2,7 +2,7 @@
 
 import json
 
-from extractor.tables.assets import asset_row
+from extractor.tables.assets import rows_of as asset_rows
 from extractor.tables.runs import run_row
 from extractor.tables.schedules import schedule_row
 from extractor.tables.sensors import sensor_row, sensor_run_name
@@ -59,6 +59,10 @@ def test_run_row_keeps_the_creation_time_and_turns_tags_into_an_object():
     bare = run_row({"runId": "q", "creationTime": 1.0, "tags": None, "repositoryOrigin": None})
     assert bare["tags"] == {}
     assert (bare["code_location"], bare["repository"], bare["parent_run_id"], bare["root_run_id"]) == (None,) * 4
+
+
+def asset_row(node, latest):
+    return asset_rows({**node, "assetMaterializations": [latest] if latest else []})[0]
 
 
 def asset(path, description="Orders", location="analytics"):

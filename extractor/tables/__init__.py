@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from extractor.table import Table
 from extractor.tables import (
+    asset_check_executions,
+    asset_checks,
     asset_dependencies,
+    asset_events,
     assets,
+    backfills,
     code_locations,
     jobs,
+    run_steps,
     runs,
     schedules,
     sensors,
+    ticks,
 )
 
 TABLES: list[Table] = [
@@ -22,9 +28,15 @@ TABLES: list[Table] = [
     assets.TABLE,
     schedules.TABLE,
     sensors.TABLE,
+    ticks.TABLE,
     jobs.TABLE,
     code_locations.TABLE,
     asset_dependencies.TABLE,
+    asset_checks.TABLE,
+    asset_events.TABLE,
+    asset_check_executions.TABLE,
+    backfills.TABLE,
+    run_steps.TABLE,
 ]
 
 
