@@ -2,7 +2,8 @@
 
 `update()` drains the extractor's event stream: it upserts each page of rows, soft-deletes
 definitions gone from Dagster, and checkpoints after each run page, so an interrupted sync
-resumes from its last run page.
+resumes from its last run page. `configuration_form()` is the setup form and its setup tests
+(`fivetran configuration --test`), defined in `extractor/setup_form.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fivetran_connector_sdk import Operations as op
 from extractor.config import parse_configuration
 from extractor.errors import DagsterConnectorError
 from extractor.log import log, register_secret
+from extractor.setup_form import configuration_form
 from extractor.state import SyncState
 from extractor.events import Checkpoint, Deletes, Rows
 from extractor.sync import extract
@@ -71,7 +73,7 @@ def _drain(events: Iterator[Rows | Deletes | Checkpoint], rows_by_table: Counter
             op.checkpoint(state=event.state)
 
 
-connector = Connector(update=update, schema=schema)
+connector = Connector(update=update, schema=schema, configuration_form=configuration_form)
 
 if __name__ == "__main__":
     connector.debug()

@@ -229,7 +229,7 @@ class DagsterClient:
             raise RequestTimeout(f"{operation}: no answer within {seconds:g}s") from None
         except (aiohttp.ClientError, ConnectionError) as error:
             reason = type(error).__name__ if not str(error) else f"{type(error).__name__}: {error}"
-            raise ConnectionFailed(f"{operation}: {reason}") from None
+            raise ConnectionFailed(f"{operation}: {reason}", _connection_kind(error)) from None
 
     def _note_server_clock(self, date_header: str | None) -> None:
         if self.server_clock_offset is not None or not date_header:
@@ -301,6 +301,17 @@ class DagsterClient:
         if status >= 400 and status < 500:
             raise HttpError(status, f"{operation}: HTTP {status}: {_short(body)}")
         return data
+
+
+def _connection_kind(error: BaseException) -> str:
+    """How a connection failed, as `ConnectionFailed.kind` names it."""
+    if isinstance(error, aiohttp.ClientConnectorDNSError):
+        return "unknown_host"
+    if isinstance(error, aiohttp.ClientSSLError):  # a certificate error is one too
+        return "tls"
+    if isinstance(getattr(error, "os_error", error), ConnectionRefusedError):
+        return "refused"
+    return "broken"
 
 
 def _field_path(error: dict[str, Any]) -> str:

@@ -21,6 +21,14 @@ class EndpointError(DagsterConnectorError):
     """`base_url` does not lead to a Dagster GraphQL API (unreachable, not Dagster, a login page)."""
 
 
+class EndpointUnreachable(EndpointError):
+    """`base_url` could not be reached at all; `kind` is the `ConnectionFailed.kind`."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class StateError(DagsterConnectorError):
     """The saved sync state cannot be read."""
 
@@ -36,11 +44,23 @@ class TransientError(DagsterConnectorError):
 
 
 class ConnectionFailed(TransientError):
-    """The server could not be reached, or the connection broke or timed out."""
+    """The server could not be reached, or the connection broke or timed out.
+
+    `kind` says how: "refused" (nothing listens on the port), "unknown_host" (the name does
+    not resolve), "tls" (the TLS handshake or the certificate failed), "timeout", or "broken"
+    (anything else: a reset, a closed connection).
+    """
+
+    def __init__(self, message: str, kind: str = "broken") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class RequestTimeout(ConnectionFailed):
     """The request got no complete answer within the configured timeout."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "timeout")
 
 
 class ServerError(TransientError):

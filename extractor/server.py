@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from extractor.client import DagsterClient
 from extractor.documents import SERVER_INFO, SERVER_VERSION
@@ -16,6 +17,7 @@ from extractor.errors import (
     ConnectionFailed,
     DagsterConnectorError,
     EndpointError,
+    EndpointUnreachable,
     GraphQLError,
     NotGraphQLAnswer,
 )
@@ -41,7 +43,8 @@ async def connect(client: DagsterClient, base_url: str) -> ServerInfo:
     """Checks that `base_url` is a Dagster GraphQL API and reads what the sync needs of it.
 
     Raises:
-        EndpointError: not reachable, or not Dagster; the message names `base_url`.
+        EndpointUnreachable: not reachable; the message names `base_url` and what to check.
+        EndpointError: not Dagster; the message names `base_url`.
         AuthenticationError: the token was refused.
     """
     budget = {"max_time": PROBE_SECONDS, "max_tries": PROBE_TRIES, "timeout": PROBE_TIMEOUT_SECONDS}
@@ -53,9 +56,10 @@ async def connect(client: DagsterClient, base_url: str) -> ServerInfo:
     except AuthenticationError:
         raise
     except ConnectionFailed as error:
-        raise EndpointError(
-            f"could not reach Dagster at 'base_url' {base_url} ({error}): check the host, port "
-            "and http/https, and that the Dagster webserver is running"
+        raise EndpointUnreachable(
+            f"could not reach Dagster at 'base_url' {base_url} ({error}): "
+            + _unreachable_advice(base_url, error.kind),
+            error.kind,
         ) from None
     except NotGraphQLAnswer as error:
         raise EndpointError(f"'base_url' {base_url} is not Dagster's GraphQL API: {error}") from None
@@ -80,6 +84,34 @@ async def connect(client: DagsterClient, base_url: str) -> ServerInfo:
             "watermarks in Dagster's times, so nothing is lost, but compare times with care"
         )
     return ServerInfo(version, not_finished, offset)
+
+
+def _unreachable_advice(base_url: str, kind: str) -> str:
+    """What to check when `base_url` can't be reached, by how the connection failed."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or base_url
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if kind == "refused":
+        return (
+            f"nothing accepts connections on {host} port {port}: check the port, and that the "
+            "Dagster webserver is running and listening on an address this machine can reach"
+        )
+    if kind == "unknown_host":
+        return (
+            f"the host name '{host}' does not resolve: check its spelling (Dagster+: "
+            "https://ORGANIZATION.dagster.cloud/DEPLOYMENT)"
+        )
+    if kind == "tls":
+        return (
+            f"the https (TLS) connection to {host} failed: check http:// versus https:// (a "
+            "server without TLS needs http://), and that its certificate is valid and trusted"
+        )
+    if kind == "timeout":
+        return (
+            f"{host} did not answer in time: check that it is reachable from where the "
+            "connector runs (a firewall, a VPN, an allow-list of Fivetran's IP addresses)"
+        )
+    return "check the host, port and http/https, and that the Dagster webserver is running"
 
 
 def server_now(server: ServerInfo) -> float:

@@ -496,6 +496,19 @@ class FakeDagster:
     def _ConnectorServerVersion(self, variables: dict) -> dict:
         return {"version": self.version}
 
+    def _ConnectorSetupFeatures(self, variables: dict) -> dict | CallbackResult:
+        """The setup test's `__type` introspection, answered with dagster-graphql 1.13.28's schema."""
+        if not self.introspection:
+            return validation_error(INTROSPECTION_DISABLED)
+        names = lambda values: [{"name": value} for value in values]  # noqa: E731
+        return {
+            "RunStatus": {"enumValues": names(RUN_STATUSES)},
+            "AssetCheckExecution": {
+                "fields": names(["id", "runId", "status", "evaluation", "timestamp", "partition", "stepKey", "run"])
+            },
+            "BulkActionsFilter": {"inputFields": names(["statuses", "createdBefore", "createdAfter", "selectorId"])},
+        }
+
     # -- the workspace --
 
     def _ConnectorWorkspace(self, variables: dict) -> dict:

@@ -100,6 +100,20 @@ class ConnectorProject:
         )
         return SyncResult(completed.returncode, completed.stdout)
 
+    def setup_tests(self, timeout: float = 120) -> SyncResult:
+        """Runs the setup form's tests with the SDK's CLI (`fivetran configuration --test`),
+        against this project's `configuration.json`; returns its exit code and output."""
+        completed = subprocess.run(
+            [str(FIVETRAN), "configuration", str(self.root), "--test"],
+            env=self._env,
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+        )
+        return SyncResult(completed.returncode, completed.stdout)
+
     def start_sync(self, log_path: Path) -> subprocess.Popen:
         """Starts `fivetran debug` in its own process group (to be killed by `kill_sync`)."""
         with open(log_path, "w") as log_file:
