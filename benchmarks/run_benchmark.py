@@ -50,6 +50,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from benchmarks.dagster_model import DagsterModel  # noqa: E402
 from benchmarks.simulated_dagster import ServerKnobs, SimulatedDagster, _dumps  # noqa: E402
+from benchmarks.table_scenarios import TABLE_SCENARIOS, model_knobs, run_table_scenarios  # noqa: E402
 from benchmarks.tables import TABLES  # noqa: E402
 from tests.support.fivetran_runner import ConnectorProject  # noqa: E402
 
@@ -71,12 +72,14 @@ class BaselineProject(ConnectorProject):
     """An isolated project like `ConnectorProject`, made of a baseline connector's files."""
 
     def __init__(self, root: Path, source: Path, configuration: dict[str, str],
-                 extra_files: tuple[Path, ...] = ()) -> None:
+                 extra_files: tuple[Path, ...] = (), tables: list[dict] | None = None) -> None:
         root.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / "connector.py", root / "connector.py")
         (root / "requirements.txt").write_text("")
         for path in (BENCH_DIR / "tables.py", *extra_files):
             shutil.copy2(path, root / path.name)
+        if tables is not None:  # the measured connector's own declarations
+            (root / "tables.py").write_text(f"TABLES = {tables!r}\n")
         self.root = root
         self.configuration_path = root / "configuration.json"
         self.configuration_path.write_text(json.dumps(configuration))
@@ -515,7 +518,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--statement-timeout-rows", type=int, default=None,
                         help="run pages above this many rows fail with Dagster's statement-timeout error")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
-                        help=f"comma-separated subset of {','.join(SCENARIOS)} (incremental implies connector)")
+                        help=f"comma-separated subset of {','.join(SCENARIOS + TABLE_SCENARIOS)} "
+                             "(incremental implies connector; see benchmarks/table_scenarios.py)")
+    parser.add_argument("--table-runs", type=int, default=1000, help="runs on the asset_events/ticks servers")
+    parser.add_argument("--asset-events", type=int, default=1_000_000, help="asset events (asset_events)")
+    parser.add_argument("--ticks", type=int, default=1_000_000, help="schedule and sensor ticks (ticks)")
+    knob_defaults = ServerKnobs()
+    for knob in ("run_tags", "run_tag_chars", "repositories", "assets_per_repository",
+                 "schedules_per_repository", "sensors_per_repository", "checks_per_repository"):
+        parser.add_argument("--" + knob.replace("_", "-"), type=int, default=getattr(knob_defaults, knob),
+                            help=f"server knob {knob} (default {getattr(knob_defaults, knob)})")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="connector configuration override (repeatable)")
     parser.add_argument("--seed", type=int, default=0)
@@ -527,7 +539,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=None, help="JSON results (default benchmarks/results/)")
     args = parser.parse_args(argv)
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    unknown = set(args.scenario_list) - set(SCENARIOS)
+    unknown = set(args.scenario_list) - set(SCENARIOS) - set(TABLE_SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {sorted(unknown)}")
     if "incremental" in args.scenario_list:
@@ -571,7 +583,12 @@ def main(argv: list[str] | None = None) -> int:
     knobs = ServerKnobs(runs=args.runs, latency_ms=args.latency_ms, rate_limit_rps=args.rate_limit_rps,
                         failure_rate=args.failure_rate, fault_kinds=kinds, seed=args.seed,
                         hang_seconds=args.hang_seconds, max_page_size=args.max_page_size,
-                        statement_timeout_rows=args.statement_timeout_rows)
+                        statement_timeout_rows=args.statement_timeout_rows, run_tags=args.run_tags,
+                        run_tag_chars=args.run_tag_chars, repositories=args.repositories,
+                        assets_per_repository=args.assets_per_repository,
+                        schedules_per_repository=args.schedules_per_repository,
+                        sensors_per_repository=args.sensors_per_repository,
+                        checks_per_repository=args.checks_per_repository)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dagster-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     measurements: list[Measurement] = []
@@ -654,8 +671,9 @@ def main(argv: list[str] | None = None) -> int:
             if "destination_only" in args.scenario_list:
                 project = BaselineProject(
                     workdir / f"destination-{repeat}", BENCH_DIR / "destination_only",
-                    {"runs": str(args.runs), "seed": str(args.seed), "now": repr(server_model_now)},
-                    extra_files=(BENCH_DIR / "dagster_model.py",))
+                    {"runs": str(args.runs), "seed": str(args.seed), "now": repr(server_model_now),
+                     "model": json.dumps(model_knobs(knobs))},
+                    extra_files=(BENCH_DIR / "dagster_model.py", BENCH_DIR / "asset_history.py"))
                 record(run_sync(project, "destination_only", repeat, server, args.timeout))
                 if not args.keep:
                     shutil.rmtree(project.root, ignore_errors=True)
@@ -666,6 +684,11 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(project.root, ignore_errors=True)
 
         connector_page_stats = [m for m in measurements if m.scenario == "connector" and m.ok]
+
+    table_report, table_summary = [], {}
+    if set(args.scenario_list) & set(TABLE_SCENARIOS):
+        table_report, table_summary = run_table_scenarios(
+            sys.modules[__name__], args, knobs, workdir, snapshot, record, failures)
 
     page_size = settings["page_size"]
     pages = -(-args.runs // page_size) + 1  # a walk ends on an empty page (never on a short one)
@@ -718,6 +741,7 @@ def main(argv: list[str] | None = None) -> int:
         "network_only": network_only,
         "summary": summary,
         "report": report,
+        "table_scenarios": {"summary": table_summary, "report": table_report},
         "verifications": verifications,
         "failures": failures,
         "measurements": [asdict(m) for m in measurements],

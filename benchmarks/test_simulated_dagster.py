@@ -842,3 +842,15 @@ def test_the_connector_syncs_backfills_and_run_steps_from_the_simulated_dagster(
         assert backfills[requested[0]]["status"] == "COMPLETED_SUCCESS"
         assert requested[0] not in state.tables["dagster_backfills"]["open"]
         assert new_run in {run_id for run_id, _ in state.tables["dagster_run_steps"]["recent"].items()}
+
+
+def test_large_run_tags_are_in_the_json_and_the_rows() -> None:
+    model = DagsterModel(runs=3000, seed=2, run_tags=30, run_tag_chars=200)
+    plain = DagsterModel(runs=3000, seed=2)
+    for index in list(range(0, 3000, 53)) + [2999]:
+        run = model.run(index)
+        assert json.loads(model.run_json(index)) == run.graphql(RUN_FIELDS)
+        extra = [(k, v) for k, v in run.tags if k.startswith("org/label_")]
+        assert len(extra) == 30 and all(len(v) == 200 for _, v in extra)
+        assert run.tags[: len(run.tags) - 30] == plain.run(index).tags
+    assert model.run(1).row()["tags"]["org/label_00"] != model.run(2).row()["tags"]["org/label_00"]

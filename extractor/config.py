@@ -16,6 +16,7 @@ DEFAULT_MAX_CONCURRENCY = 4
 DEFAULT_REQUESTS_PER_SECOND = 20
 DEFAULT_LOOKBACK_SECONDS = 300
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 60
+DEFAULT_STEP_HISTORY_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,13 @@ TUNING_KEYS: tuple[TuningKey, ...] = (
         default=DEFAULT_LOOKBACK_SECONDS, smallest=0, largest=7 * 24 * 3600,
     ),
     TuningKey(
+        "step_history_days", "Step history (days)",
+        "How many days back the first sync reads run steps (dagster_run_steps): Dagster reads "
+        "every step event of a run to answer, the most expensive read of this connector. 0: "
+        "every finished run. Later syncs read the steps of each run that finishes.",
+        default=DEFAULT_STEP_HISTORY_DAYS, smallest=0, largest=100 * 365,
+    ),
+    TuningKey(
         "request_timeout_seconds", "Request timeout (seconds)",
         "Timeout of one request to Dagster.",
         default=DEFAULT_REQUEST_TIMEOUT_SECONDS, smallest=1, largest=3600,
@@ -119,6 +127,7 @@ class Settings:
     requests_per_second: int = DEFAULT_REQUESTS_PER_SECOND
     lookback_seconds: int = DEFAULT_LOOKBACK_SECONDS
     request_timeout_seconds: int = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    step_history_days: int = DEFAULT_STEP_HISTORY_DAYS
     unknown_keys: tuple[str, ...] = ()
 
     @property

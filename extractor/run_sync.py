@@ -16,6 +16,7 @@ killed at any moment resumes every walk after its last saved page.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -81,8 +82,11 @@ class RunSyncer:
                 walks=self._incremental_walks(changed_after),
                 changed_after=changed_after,
             )
+            since = datetime.fromtimestamp(changed_after, tz=timezone.utc).isoformat(timespec="seconds")
             log.info(
-                "runs: reading runs created or changed since the last sync, and "
+                f"runs: reading runs created or changed since {since} (the newest change synced "
+                f"minus lookback_seconds={self._settings.lookback_seconds:g}, so runs whose worker "
+                "wrote late are not missed: those runs are read again), and "
                 f"{len(runs.unfinished)} run(s) last seen unfinished"
             )
         self._rows_at_start = runs.sync.rows_done

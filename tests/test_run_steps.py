@@ -44,6 +44,12 @@ def run_with_steps(index: int, status: str = "SUCCESS") -> dict:
     return run
 
 
+async def sync_steps(fake: FakeDagster, state: SyncState, table=TABLE, **tuning: str):
+    """A sync of the table; the first sync reads every finished run (the fake's runs are old)
+    unless a test sets `step_history_days`."""
+    return await sync_table(fake, state, table, **{"step_history_days": "0", **tuning})
+
+
 def ids(*indexes: int) -> list[str]:
     return [f"run-{i:05d}" for i in indexes]
 
@@ -62,7 +68,7 @@ def step_requests(fake: FakeDagster) -> list[list[str]]:
 
 async def synced(fake: FakeDagster, **tuning) -> SyncState:
     state = SyncState(deployment="x")
-    await sync_table(fake, state, TABLE, **tuning)
+    await sync_steps(fake, state, TABLE, **tuning)
     return state
 
 
@@ -99,7 +105,7 @@ async def test_a_first_sync_reads_the_steps_of_every_finished_run_in_bounded_bat
     statuses = {3: "STARTED", 7: "QUEUED", 11: "FAILURE", 12: "CANCELED"}
     fake = FakeDagster([run_with_steps(i, statuses.get(i, "SUCCESS")) for i in range(45)])
     state = SyncState(deployment="x")
-    result = await sync_table(fake, state, TABLE, page_size="10")
+    result = await sync_steps(fake, state, TABLE, page_size="10")
     finished = [i for i in range(45) if i not in (3, 7)]
     assert keys(result.rows) == all_keys(*finished)
     rows = {(row["run_id"], row["step_key"]): row for row in result.rows}
@@ -121,7 +127,7 @@ async def test_a_clamped_limit_still_reads_every_run_of_a_batch():
     fake.overrides["ConnectorRunStepStats"] = lambda variables: {
         "data": fake._ConnectorRunStepStats({**variables, "limit": min(variables["limit"], 4)})
     }
-    result = await sync_table(fake, SyncState(deployment="x"), TABLE, page_size="10")
+    result = await sync_steps(fake, SyncState(deployment="x"), TABLE, page_size="10")
     assert keys(result.rows) == all_keys(*range(30))
     assert [len(batch) for batch in step_requests(fake)][:3] == [10, 6, 2]  # the rest of the batch
 
@@ -129,14 +135,14 @@ async def test_a_clamped_limit_still_reads_every_run_of_a_batch():
 async def test_a_first_sync_stopped_at_any_checkpoint_resumes_after_the_last_batch_saved(monkeypatch):
     monkeypatch.setattr("extractor.tables.run_steps.STEPS_BATCH", 5)  # 4 batches a page
     fake = FakeDagster([run_with_steps(i, "STARTED" if i == 5 else "SUCCESS") for i in range(50)])
-    first = await sync_table(fake, SyncState(deployment="x"), TABLE, page_size="20")
+    first = await sync_steps(fake, SyncState(deployment="x"), TABLE, page_size="20")
     assert first.checkpoints[0]["tables"][NAME]["sync"]["walk"]["cursor"] == "run-00045"
     expected = all_keys(*(i for i in range(50) if i != 5))
     assert keys(first.rows) == expected
     for stop in range(len(first.checkpoints) - 1):
         saved = keys(first.saved_rows(stop))
         state = resume_from(first, stop)
-        resumed = await sync_table(fake, state, TABLE, page_size="20")
+        resumed = await sync_steps(fake, state, TABLE, page_size="20")
         assert saved | keys(resumed.rows) == expected, f"stopped at {stop}"
         assert not saved & keys(resumed.rows), "nothing read again"
         assert state.tables[NAME]["sync"] is None
@@ -160,7 +166,7 @@ async def test_an_incremental_sync_with_nothing_new_reads_no_steps(history):
     fake = FakeDagster([run_with_steps(i) for i in range(history)])
     state = await synced(fake, page_size="50")
     watermark = state.tables[NAME]["updated_until"]
-    result = await sync_table(fake, state, TABLE, page_size="50")
+    result = await sync_steps(fake, state, TABLE, page_size="50")
     assert result.rows == [] and fake.calls["ConnectorRunStepStats"] == 0
     [first, second] = fake.calls_of("ConnectorFinishedRunsPage")
     assert first["filter"] == {"updatedAfter": watermark - 300, "statuses": FINISHED}
@@ -177,7 +183,7 @@ async def test_only_the_runs_finished_since_the_last_sync_have_their_steps_read(
     fake.update_run("run-00003", "FAILURE", newest + 50_000)  # finished since
     fake.run("run-00003")["stepStats"][-1]["status"] = "FAILURE"
 
-    result = await sync_table(fake, state, TABLE)
+    result = await sync_steps(fake, state, TABLE)
     read = sorted(run_id for batch in step_requests(fake) for run_id in batch)
     assert read == ids(3, 40, 41, 43, 44)
     assert keys(result.rows) == all_keys(3, 40, 41, 43, 44)
@@ -185,7 +191,7 @@ async def test_only_the_runs_finished_since_the_last_sync_have_their_steps_read(
     assert load["status"] == "FAILURE"
 
     fake.update_run("run-00042", "SUCCESS", newest + 60_000)
-    again = await sync_table(fake, state, TABLE)
+    again = await sync_steps(fake, state, TABLE)
     assert step_requests(fake) == [ids(42)]
     assert keys(again.rows) == all_keys(42)
 
@@ -195,7 +201,7 @@ async def test_a_run_read_within_the_look_back_is_read_again_only_if_it_changed(
     state = await synced(fake, lookback_seconds="3600")
     assert set(state.tables[NAME]["recent"]) == set(ids(*range(4, 10)))  # updated in the last hour
     fake.run("run-00008")["updateTime"] += 1.0  # a tag added: Dagster updates the run
-    await sync_table(fake, state, TABLE, lookback_seconds="3600")
+    await sync_steps(fake, state, TABLE, lookback_seconds="3600")
     assert step_requests(fake) == [ids(8)]
 
 
@@ -209,7 +215,7 @@ async def test_a_run_deleted_before_its_steps_are_read_is_skipped():
 
     fake.overrides["ConnectorRunStepStats"] = delete_then_answer
     state = SyncState(deployment="x")
-    result = await sync_table(fake, state, TABLE, page_size="20")
+    result = await sync_steps(fake, state, TABLE, page_size="20")
     assert keys(result.rows) == all_keys(*(i for i in range(12) if i != 10))
     assert state.tables[NAME]["sync"] is None and state.tables[NAME]["updated_until"] is not None
 
@@ -226,7 +232,7 @@ async def test_a_run_whose_steps_dagster_cannot_read_is_skipped_and_the_rest_are
         return None
 
     fake.overrides["ConnectorRunStepStats"] = fail_with_run_6
-    result = await sync_table(fake, SyncState(deployment="x"), TABLE, page_size="20")
+    result = await sync_steps(fake, SyncState(deployment="x"), TABLE, page_size="20")
     assert keys(result.rows) == all_keys(*(i for i in range(16) if i != 6))
     assert "skipping run run-00006" in capsys.readouterr().out
     assert fake.calls["ConnectorRunStepStats"] <= 2 * 5, "halved down to the run: a few requests"
@@ -241,5 +247,17 @@ async def test_a_heavy_batch_is_split_until_it_passes():
         return None
 
     fake.overrides["ConnectorRunStepStats"] = statement_timeout_above_5
-    result = await sync_table(fake, SyncState(deployment="x"), TABLE, page_size="20", max_concurrency="1")
+    result = await sync_steps(fake, SyncState(deployment="x"), TABLE, page_size="20", max_concurrency="1")
     assert keys(result.rows) == all_keys(*range(20))
+
+
+async def test_a_first_sync_reads_the_steps_of_the_last_step_history_days_only():
+    fake = FakeDagster([run_with_steps(i) for i in range(20)])
+    fake.now = fake.run("run-00009")["updateTime"] + 2 * 86400  # runs 0-9 are older than 2 days
+    for i in range(10, 20):
+        fake.run(f"run-{i:05d}")["updateTime"] = fake.now - 3600
+    state = SyncState(deployment="x")
+    result = await sync_table(fake, state, TABLE, step_history_days="1")
+    assert keys(result.rows) == all_keys(*range(10, 20))
+    [counted] = fake.calls_of("ConnectorRunsCount")
+    assert counted["filter"]["updatedAfter"] == pytest.approx(fake.now - 86400, abs=2)

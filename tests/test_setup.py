@@ -120,7 +120,7 @@ def test_the_form_has_a_field_for_every_configuration_key_in_order():
     form = configuration_form().to_response()
     assert [field.name for field in form.fields] == [
         "base_url", "api_token", "page_size", "max_concurrency", "requests_per_second",
-        "lookback_seconds", "request_timeout_seconds",
+        "lookback_seconds", "step_history_days", "request_timeout_seconds",
     ]  # fmt: skip
     # Every field is a key the configuration parser knows: none is reported as unknown.
     values = {field.name: "" for field in form.fields} | {"base_url": "http://localhost:3000"}
@@ -151,7 +151,7 @@ def test_answers_typed_into_the_form_parse_with_the_defaults(monkeypatch):
     """The SDK's prompt (`fivetran configuration`) fills a configuration the parser accepts;
     only the token is asked for without echo."""
     fields = configuration_form().to_response().fields
-    typed = iter(["https://acme.eu.dagster.cloud/prod", "", "", "", "", ""])
+    typed = iter(["https://acme.eu.dagster.cloud/prod", "", "", "", "", "", ""])
     secrets = []
     answers = prompt_for_configuration(
         fields, input_fn=lambda prompt: next(typed), secret_fn=lambda prompt: secrets.append(prompt) or TOKEN

@@ -3,8 +3,8 @@ when the run has reached SUCCESS, FAILURE or CANCELED.
 
 The runs to read come from a cursor walk over `runsOrError(filter: {updatedAfter: W minus the
 look-back, statuses: [SUCCESS, FAILURE, CANCELED]})`, newest created first (the run walk of
-`extractor/runs.py`: clamp-safe, and safe when its cursor run is deleted); a first sync has no
-`updatedAfter` (every finished run). Their steps are then read `STEPS_BATCH` runs per request
+`extractor/runs.py`: clamp-safe, and safe when its cursor run is deleted); a first sync reads
+the runs finished in the last `step_history_days` (0: every finished run). Their steps are then read `STEPS_BATCH` runs per request
 (`extractor/step_stats.py`), `BATCHES_IN_FLIGHT` requests at a time, and saved in the walk's
 order, each batch followed by a checkpoint naming its last run as the walk's cursor: a sync
 killed at any point resumes after the last batch saved. W is the newest update time of the
@@ -171,6 +171,11 @@ class RunStepsSync:
         position = self._position
         started_at = server_now(self._context.server)
         if position.updated_until is None:
+            days = self._context.settings.step_history_days
+            if days:
+                log.info(f"{NAME}: first sync, reading the steps of the runs finished in the last "
+                         f"{days} days (step_history_days; 0 reads every run)")
+                return StepsProgress(first=True, started_at=started_at, walk=RunWalk(updated_after=started_at - days * 86400))
             log.info(f"{NAME}: first sync, reading the steps of every finished run")
             # `updatedAfter` 0 is no bound for Dagster, but makes the walk list only `statuses`.
             return StepsProgress(first=True, started_at=started_at, walk=RunWalk(updated_after=0.0))
@@ -180,7 +185,11 @@ class RunStepsSync:
     async def _count_finished_runs(self) -> int | None:
         """How many finished runs a first sync reads (for its progress only)."""
         try:
-            variables = {"filter": {"statuses": list(FINISHED_STATUSES)}}
+            since = self._position.sync.walk.updated_after if self._position.sync else None
+            runs_filter: dict[str, Any] = {"statuses": list(FINISHED_STATUSES)}
+            if since:  # the first sync's window (step_history_days)
+                runs_filter["updatedAfter"] = since
+            variables = {"filter": runs_filter}
             data = await self._context.client.execute(RUNS_COUNT, variables, max_tries=COUNT_TRIES)
             return int(unwrap(RUNS_COUNT.name, data["runsOrError"], "Runs")["count"])
         except DagsterConnectorError as error:
@@ -255,6 +264,8 @@ class RunStepsSync:
         if sync.updated_until is not None:
             seen = min(sync.updated_until, sync.started_at)
             position.updated_until = seen if position.updated_until is None else max(position.updated_until, seen)
+        elif position.updated_until is None:  # a first sync found no finished run in its window
+            position.updated_until = sync.walk.updated_after or 0.0
         self._log_progress(final=True)
         position.sync = None
 
