@@ -808,7 +808,8 @@ def test_the_connector_syncs_backfills_and_run_steps_from_the_simulated_dagster(
     monkeypatch.setattr(Logging, "LOG_LEVEL", Logging.Level.WARNING)
     iso = "%Y-%m-%dT%H:%M:%S.%fZ"
     with SimulatedDagster(ServerKnobs(runs=120, backfills=30, assets_per_repository=5)) as server:
-        configuration = parse_configuration({"base_url": server.url, "requests_per_second": "2000", "page_size": "25"})
+        configuration = parse_configuration({"base_url": server.url, "requests_per_second": "2000", "page_size": "25",
+                                            "step_history_days": "0"})  # every run: the model spans a year
         state = SyncState(deployment=configuration.deployment)
 
         def synced(table: str) -> list[dict]:
