@@ -50,7 +50,7 @@ SEED_SCRIPT = DEMO_DIR / "seed.py"
 #: Definition toggles file in ``$DAGSTER_HOME`` (read by demo/definitions/demo_toggles.py).
 TOGGLES_FILE = "demo_toggles.json"
 #: Kinds of definitions that ``removed`` toggles can leave out.
-REMOVABLE_KINDS: tuple[str, ...] = ("schedule", "sensor", "asset")
+REMOVABLE_KINDS: tuple[str, ...] = ("schedule", "sensor", "asset", "check")
 
 #: Repository name of every location (python_file locations holding a ``Definitions`` object).
 REPOSITORY_NAME = "__repository__"
@@ -206,8 +206,9 @@ class DagsterDemo:
     ) -> None:
         """Write the definition toggles that the code locations read when they load.
 
-        ``removed``: definitions to leave out, as ``"schedule:NAME"``, ``"sensor:NAME"`` or
-        ``"asset:a/b/c"`` (key path joined with "/"); ``broken_locations``: location names
+        ``removed``: definitions to leave out, as ``"schedule:NAME"``, ``"sensor:NAME"``,
+        ``"asset:a/b/c"`` (key path joined with "/") or ``"check:a/b/c:NAME"`` (an asset check:
+        its asset's key path and its name); ``broken_locations``: location names
         that raise at import, i.e. fail to load.  Both empty removes the file (no toggles).
         Takes effect when a location (re)loads: :meth:`reload_location`, a restart, or the next
         seed command (seed.py skips locations that fail to import).

@@ -44,9 +44,13 @@ def print_warehouse() -> None:
     connection = duckdb.connect(str(WAREHOUSE), read_only=True)
     try:
         print("\nWhat landed in files/warehouse.db (schema tester):")
-        for table in ("dagster_runs", "dagster_assets", "dagster_schedules", "dagster_sensors"):
+        tables = [row[0] for row in connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'tester' "
+            "AND table_name LIKE 'dagster_%' ORDER BY 1"
+        ).fetchall()]
+        for table in tables:
             count = connection.execute(f"SELECT count(*) FROM tester.{table}").fetchone()[0]
-            print(f"  {table:<18} {count:>6} rows")
+            print(f"  {table:<32} {count:>7} rows")
         print("\nRuns by status:")
         for status, count in connection.execute(
             "SELECT status, count(*) FROM tester.dagster_runs GROUP BY 1 ORDER BY 2 DESC"
@@ -75,6 +79,31 @@ def print_warehouse() -> None:
         connection.close()
 
 
+def pypi_reachable() -> bool:
+    """Whether PyPI answers: `fivetran debug` checks requirements.txt with pipreqs, which asks
+    PyPI; offline that check retries for ~13 s and prints a traceback, then gives up."""
+    try:
+        with socket.create_connection(("pypi.org", 443), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def sync_environment(venv_bin: Path, scratch: Path) -> dict[str, str]:
+    """The environment of `fivetran debug`: the venv first on PATH (as if activated) and, only
+    when PyPI is unreachable, a stand-in `pipreqs` that skips the SDK's requirements check."""
+    path = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    if not pypi_reachable():
+        print("demo: PyPI is unreachable, so the SDK's requirements.txt check (pipreqs) is skipped "
+              "for this demo run; with internet it runs as usual", flush=True)
+        scratch.mkdir(parents=True, exist_ok=True)
+        stub = scratch / "pipreqs"
+        stub.write_text("#!/bin/sh\n# demo only: pipreqs needs PyPI, which is unreachable\nexit 0\n")
+        stub.chmod(0o755)
+        path = f"{scratch}{os.pathsep}{path}"
+    return {**os.environ, "PATH": path}
+
+
 def main() -> int:
     port = demo_port()
     first_time = not WAREHOUSE.exists()
@@ -88,12 +117,17 @@ def main() -> int:
         sync = subprocess.run(
             [str(venv_bin / "fivetran"), "debug", "--configuration", str(CONFIGURATION)],
             cwd=REPO_ROOT,
-            env={**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"},
+            env=sync_environment(venv_bin, REPO_ROOT / ".demo" / "offline-bin"),
         )
     if sync.returncode != 0:
         print(f"demo: fivetran debug failed (exit code {sync.returncode})", file=sys.stderr)
         return sync.returncode
     print_warehouse()
+    print(
+        f"\ndemo: the demo Dagster is stopped; bring it back (UI at http://127.0.0.1:{port}) with\n"
+        f"  .venv/bin/python demo/serve.py --port {port} --home {DEMO_HOME.relative_to(REPO_ROOT)}\n"
+        "and sync it again with `bash scripts/demo.sh` (an incremental sync)."
+    )
     return 0
 
 

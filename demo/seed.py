@@ -63,6 +63,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import seed_activity as activity
+import seed_dumps as dumps
+
 DEMO_DIR = Path(__file__).resolve().parent
 WORKSPACE_YAML = DEMO_DIR / "workspace.yaml"
 REPOSITORY_NAME = "__repository__"  # name of the implicit repository of a Definitions object
@@ -82,7 +85,11 @@ EXECUTED_RUNS: Sequence[tuple[str, str, Mapping[str, str]]] = (
     ("operations", "cleanup_job", {"dagster/schedule_name": "nightly_cleanup_schedule"}),
     ("operations", "healthcheck_job", {"dagster/sensor_name": "healthcheck_sensor"}),
     ("operations", "always_fails_job", {}),
+    ("operations", "supplier_prices_observation_job", {}),
 )
+# Partition runs of the backfill that populate executes (the middle one fails): see
+# ``_executed_backfill``.
+BACKFILL_RUNS = 3
 
 # (location, job, status, extra tags): runs left in progress.
 IN_PROGRESS_RUNS: Sequence[tuple[str, str, str, Mapping[str, str]]] = (
@@ -106,7 +113,7 @@ BULK_PATTERN: Sequence[tuple[str, str, str, Mapping[str, str]]] = (
     ("operations", "healthcheck_job", "SUCCESS", {}),
 )
 
-MIN_POPULATE_RUNS = len(EXECUTED_RUNS) + len(IN_PROGRESS_RUNS)
+MIN_POPULATE_RUNS = len(EXECUTED_RUNS) + BACKFILL_RUNS + len(IN_PROGRESS_RUNS)
 
 # --- the back-dated history written by populate --------------------------------
 
@@ -149,7 +156,19 @@ HISTORY_JOBS: Sequence[HistoryJob] = (
         "operations", "always_fails_job", 0.15, ((1.0, {}),),
         seconds=(10, 60), always_fails=True,
     ),
+    # An asset job: its history runs write step, materialization and asset check events.
+    HistoryJob(
+        "analytics", "warehouse_refresh_job", 0.06,
+        ((0.8, {"dagster/schedule_name": "warehouse_hourly_schedule"}), (0.2, {})),
+        seconds=(120, 20 * 60), flaky=0.04, breaks=0.02, recovers=0.5,
+    ),
 )  # fmt: skip
+# History runs of these jobs report the events of their steps (asset jobs).
+STEP_HISTORY_JOBS = frozenset({"warehouse_refresh_job", "page_views_job"})
+# The daily partitions of events/page_views are loaded each night for the day before; the
+# load of the 4th newest partition failed (the tracker export was missing).
+PARTITION_HISTORY_SHARE = 5  # at most 1 history run in 5 is a partition load
+FAILED_PARTITION_INDEX = -4
 
 
 @dataclass(frozen=True)
@@ -161,6 +180,7 @@ class HistoryRun:
     created: float  # epoch seconds
     started: float
     ended: float
+    partition: str | None = None
 
 
 def plan_history(
@@ -209,6 +229,34 @@ def plan_history(
                 created=round(created, 6),
                 started=round(started, 6),
                 ended=round(started + duration, 6),
+            )
+        )
+    return runs
+
+
+def plan_partition_history(keys: Sequence[str], count: int, now: float) -> list[HistoryRun]:
+    """One ``page_views_job`` run per daily partition for the newest ``count`` of ``keys``, each
+    the night after its day (at most ``count``; none less than the margin before ``now``).
+    The run of the partition at ``FAILED_PARTITION_INDEX`` failed."""
+    rng = random.Random(HISTORY_SEED + 2)
+    failed = keys[FAILED_PARTITION_INDEX] if len(keys) >= -FAILED_PARTITION_INDEX else None
+    runs = []
+    for key in keys[-count:] if count > 0 else []:
+        day = datetime.fromisoformat(key).replace(tzinfo=timezone.utc).timestamp()
+        created = day + 86400 + 3600 + rng.uniform(0, 900)
+        if created > now - HISTORY_END_MARGIN_SECONDS:
+            continue
+        started = created + rng.uniform(0.8, 12.0)
+        runs.append(
+            HistoryRun(
+                location="analytics",
+                job="page_views_job",
+                status="FAILURE" if key == failed else "SUCCESS",
+                tags={"dagster/partition": key},
+                created=round(created, 6),
+                started=round(started, 6),
+                ended=round(started + rng.uniform(40, 240), 6),
+                partition=key,
             )
         )
     return runs
@@ -496,11 +544,28 @@ class Seeder:
             self.report_finished(run, status)
         return run
 
-    def history_run(self, planned: HistoryRun, tags: Mapping[str, str]) -> Any:
-        """Create a finished run back-dated to ``planned``'s creation, start and end times."""
+    def history_run(self, planned: HistoryRun, tags: Mapping[str, str], rng: random.Random) -> Any:
+        """Create a finished run back-dated to ``planned``'s creation, start and end times.
+
+        A run of an asset job (``STEP_HISTORY_JOBS``) also reports the events of its steps
+        (materializations, asset check evaluations), and its asset check executions are dated
+        from its creation.
+        """
         run = self.create_run(planned.location, planned.job, tags)
         self.set_creation_time(run.run_id, planned.created)
         self.report_started(run, timestamp=planned.started)
+        if planned.job in STEP_HISTORY_JOBS:
+            activity.report_asset_run_steps(
+                self.instance,
+                run,
+                activity.plan_steps(self._plan(planned.location, planned.job)),
+                planned.started + 0.5,
+                planned.ended - 0.5,
+                failed=planned.status == "FAILURE",
+                rng=rng,
+                partition=planned.partition,
+            )
+            activity.back_date_check_executions(self.instance, run.run_id, planned.created)
         self.report_finished(run, planned.status, timestamp=planned.ended)
         return run
 
@@ -535,32 +600,67 @@ def cmd_populate(seeder: Seeder, runs: int, days: float) -> dict[str, Any]:
     started = time.perf_counter()
     existing = seeder.instance.get_runs_count()
     executed = in_progress = reported = 0
-    executed_seconds = reported_seconds = 0.0
+    executed_seconds = reported_seconds = activity_seconds = 0.0
     in_progress_ids: list[str] = []
+    extra: dict[str, Any] = {}
     if existing == 0:
         # An empty instance: the back-dated history first (oldest first, so that run ids grow
-        # with creation time), then the runs executed now, then the runs left in progress.
+        # with creation time), then the runs executed now, then the runs left in progress;
+        # then the ticks of all of them.
+        now = time.time()
+        partitioned = seeder.is_loadable(activity.PARTITIONED_LOCATION)
         executed_runs = [r for r in EXECUTED_RUNS if seeder.is_loadable(r[0])]
         in_progress_runs = [r for r in IN_PROGRESS_RUNS if seeder.is_loadable(r[0])]
         history_jobs = [j for j in HISTORY_JOBS if seeder.is_loadable(j.location)]
-        history_count = runs - len(executed_runs) - len(in_progress_runs)
+        history_count = (
+            runs - len(executed_runs) - len(in_progress_runs) - (BACKFILL_RUNS if partitioned else 0)
+        )
         if not history_jobs:
             log.warning("no history: the code location of its jobs failed to import")
             history_count = 0
+        keys = activity.partition_keys(seeder) if partitioned else []
+        partition_runs = plan_partition_history(
+            keys, min(len(keys), history_count // PARTITION_HISTORY_SHARE), now
+        )
+        history = plan_history(history_count - len(partition_runs), days, now, history_jobs)
+        history = sorted(history + partition_runs, key=lambda planned: planned.created)
+        for job in {(planned.location, planned.job) for planned in history}:
+            seeder._plan(*job)  # planned outside the batch below
         t0 = time.perf_counter()
-        for planned in plan_history(history_count, days, time.time(), history_jobs):
-            seeder.history_run(planned, {SEED_TAG: "populate", **planned.tags})
-            reported += 1
+        steps_rng = random.Random(HISTORY_SEED + 1)
+        with activity.batched_events(seeder.instance):
+            for planned in history:
+                seeder.history_run(planned, {SEED_TAG: "populate", **planned.tags}, steps_rng)
+                reported += 1
         reported_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        extra.update(_populate_history_activity(seeder, now, days, keys))
+        activity_seconds += time.perf_counter() - t0
         t0 = time.perf_counter()
         for location, job_name, tags in executed_runs:
             seeder.execute(location, job_name, {SEED_TAG: "populate", **tags})
             executed += 1
+        if partitioned:
+            extra["backfills"] += _executed_backfill(seeder, keys)
+            executed += BACKFILL_RUNS
         executed_seconds = time.perf_counter() - t0
         for location, job_name, status, tags in in_progress_runs:
             run = seeder.reported_run(location, job_name, status, {SEED_TAG: "populate", **tags})
             in_progress_ids.append(run.run_id)
             in_progress += 1
+        t0 = time.perf_counter()
+        if seeder.is_loadable("operations"):
+            activity.report_observation(seeder.instance, 5300)  # runless, now
+        ticks = activity.plan_ticks(
+            seeder.instance.get_run_records(),
+            activity.instigators(seeder),
+            now - days * 86400.0,
+            time.time(),
+            random.Random(HISTORY_SEED + 3),
+        )
+        activity.create_ticks(seeder.instance, ticks)
+        extra["ticks"] = len(ticks)
+        activity_seconds += time.perf_counter() - t0
     else:
         # Topping up adds runs at the current time, like add-runs: history is only written into
         # an empty instance (a run created later with an older creation time never happens).
@@ -577,14 +677,77 @@ def cmd_populate(seeder: Seeder, runs: int, days: float) -> dict[str, Any]:
         "created": {"executed": executed, "reported": reported, "in_progress": in_progress},
         "in_progress_run_ids": in_progress_ids,
         "materializations": seeder.materialized_asset_counts(),
+        **extra,
         "seconds": {
             "total": round(time.perf_counter() - started, 3),
             "executed": round(executed_seconds, 3),
             "executed_per_run": round(executed_seconds / executed, 4) if executed else None,
             "reported": round(reported_seconds, 3),
             "reported_per_run": round(reported_seconds / reported, 4) if reported else None,
+            "ticks_backfills_observations": round(activity_seconds, 3),
         },
     }
+
+
+def _populate_history_activity(
+    seeder: Seeder, now: float, days: float, keys: Sequence[str]
+) -> dict[str, Any]:
+    """The history's runless observations and its canceled job backfill."""
+    out: dict[str, Any] = {"observations": 0, "backfills": []}
+    window_start = now - days * 86400.0
+    if seeder.is_loadable("operations"):
+        with activity.batched_events(seeder.instance):
+            out["observations"] = activity.observation_history(
+                seeder.instance,
+                window_start,
+                now - HISTORY_END_MARGIN_SECONDS,
+                random.Random(HISTORY_SEED + 4),
+            )
+    if keys:
+        # A job backfill someone started two-thirds into the past and canceled minutes later.
+        created = now - days * 86400.0 * 2 / 3
+        backfill = activity.job_backfill(
+            seeder, keys[:5], created, {SEED_TAG: "populate", "user": "alice@example.com"}
+        )
+        seeder.instance.add_backfill(backfill)
+        activity.end_backfill(seeder.instance, backfill, "CANCELED", created + 240.0)
+        out["backfills"].append(backfill.backfill_id)
+    return out
+
+
+def _executed_backfill(seeder: Seeder, keys: Sequence[str]) -> list[str]:
+    """Two asset backfills of events/page_views created now: one that re-ran the partitions
+    around the failed one (its runs executed here; the failed partition fails again, so it
+    ends COMPLETED_FAILED), and one of every partition that stays REQUESTED (no daemon)."""
+    from dagster._core.storage.tags import BACKFILL_ID_TAG, PARTITION_NAME_TAG
+
+    failed = keys[FAILED_PARTITION_INDEX]
+    around = keys[FAILED_PARTITION_INDEX - 1 : FAILED_PARTITION_INDEX + 2]
+    assert len(around) == BACKFILL_RUNS
+    rerun = activity.asset_backfill(
+        seeder, around, time.time(), {SEED_TAG: "populate"},
+        title="Re-process page views after the tracker outage",
+        description=f"The tracker export for {failed} was missing; re-run the days around it.",
+    )  # fmt: skip
+    seeder.instance.add_backfill(rerun)
+    for key in around:
+        seeder.execute(
+            activity.PARTITIONED_LOCATION,
+            activity.PARTITIONED_JOB,
+            {
+                SEED_TAG: "populate",
+                BACKFILL_ID_TAG: rerun.backfill_id,
+                PARTITION_NAME_TAG: key,
+                activity.FAIL_PARTITION_TAG: failed,
+            },
+        )
+    activity.end_backfill(seeder.instance, rerun, "COMPLETED_FAILED", time.time())
+    full = activity.asset_backfill(
+        seeder, keys, time.time(), {SEED_TAG: "populate", "user": "bob@example.com"},
+        title="Full reload of page views",
+    )  # fmt: skip
+    seeder.instance.add_backfill(full)
+    return [rerun.backfill_id, full.backfill_id]
 
 
 def cmd_add_runs(seeder: Seeder, count: int) -> list[str]:
@@ -638,6 +801,81 @@ def cmd_delete_run(seeder: Seeder, run_id: str) -> dict[str, Any]:
         "status": run.status.value,
         "total_runs": seeder.instance.get_runs_count(),
     }
+
+
+def cmd_execute_run(
+    seeder: Seeder, location: str, job_name: str, partition: str | None = None
+) -> dict[str, Any]:
+    """Execute one run of a job for real now (materializations, checks, observations, steps)."""
+    from dagster._core.storage.tags import PARTITION_NAME_TAG
+
+    tags = {SEED_TAG: "execute-run"}
+    if partition is not None:
+        tags[PARTITION_NAME_TAG] = partition
+    run = seeder.execute(location, job_name, tags)
+    return {"run_id": run.run_id, "status": run.status.value}
+
+
+def cmd_add_ticks(seeder: Seeder) -> list[int]:
+    """New ticks now, as the daemon would write them: a SKIPPED and a SUCCESS sensor tick and a
+    FAILURE schedule tick (for the instigators of loadable locations)."""
+    known = activity.instigators(seeder)
+    now = time.time()
+    planned = []
+    for offset, (location, name, status) in enumerate(
+        (
+            ("operations", "healthcheck_sensor", "SKIPPED"),
+            ("analytics", "raw_orders_asset_sensor", "SUCCESS"),
+            ("operations", "healthcheck_schedule", "FAILURE"),
+        )
+    ):
+        instigator = known.get((location, name))
+        if instigator is None:
+            continue
+        moment = now - 3.0 + offset
+        planned.append(
+            activity.PlannedTick(
+                instigator, status, moment, moment + 0.4,
+                skip_reason="demo sensor: no alerts" if status == "SKIPPED" else None,
+                error=activity.SCHEDULE_FAILURE if status == "FAILURE" else None,
+            )
+        )  # fmt: skip
+    return activity.create_ticks(seeder.instance, planned)
+
+
+def cmd_finish_tick(seeder: Seeder, tick_id: int, status: str) -> dict[str, Any]:
+    """End a STARTED tick now (``instance.update_tick``)."""
+    tick = activity.finish_tick(seeder.instance, tick_id, status, time.time())
+    return {"tick_id": tick.tick_id, "status": tick.status.value, "end_timestamp": tick.end_timestamp}
+
+
+def cmd_add_backfill(seeder: Seeder) -> str:
+    """A new REQUESTED asset backfill of the two newest partitions of events/page_views."""
+    keys = activity.partition_keys(seeder)
+    backfill = activity.asset_backfill(
+        seeder, keys[-2:], time.time(), {SEED_TAG: "add-backfill"}, title="Reload the last two days"
+    )
+    seeder.instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+def cmd_finish_backfill(seeder: Seeder, backfill_id: str, status: str) -> dict[str, Any]:
+    """The daemon's last update of a backfill: a terminal status and the end time (now)."""
+    backfill = seeder.instance.get_backfill(backfill_id)
+    if backfill is None:
+        raise SystemExit(f"backfill {backfill_id} not found")
+    ended = activity.end_backfill(seeder.instance, backfill, status, time.time())
+    return {"backfill_id": backfill_id, "status": ended.status.value, "end_timestamp": ended.backfill_end_timestamp}
+
+
+def cmd_observe(seeder: Seeder, price_count: int) -> dict[str, Any]:
+    """A runless observation of external/supplier_prices now (``report_runless_asset_event``)."""
+    seeder.require("operations")
+    activity.report_observation(seeder.instance, price_count)
+    from dagster import AssetKey
+
+    [record] = seeder.instance.fetch_observations(AssetKey(list(activity.OBSERVED_SOURCE)), limit=1).records
+    return {"asset_key": "/".join(activity.OBSERVED_SOURCE), "timestamp": record.timestamp}
 
 
 def cmd_dump_runs(seeder: Seeder) -> list[dict[str, Any]]:
@@ -733,6 +971,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("run_id")
     sub.add_parser("dump-runs", help="print every run from run storage, as JSON")
     sub.add_parser("dump-materializations", help="print each asset's latest materialization")
+    p = sub.add_parser("execute-run", help="execute one run of a job for real, now")
+    p.add_argument("--location", default="analytics")
+    p.add_argument("--job", default="warehouse_refresh_job")
+    p.add_argument("--partition", default=None)
+    sub.add_parser("add-ticks", help="write new schedule and sensor ticks, now")
+    p = sub.add_parser("finish-tick", help="end a STARTED tick, now")
+    p.add_argument("tick_id", type=int)
+    p.add_argument("--status", choices=["SUCCESS", "SKIPPED", "FAILURE"], default="SKIPPED")
+    sub.add_parser("add-backfill", help="request a new asset backfill of events/page_views")
+    p = sub.add_parser("finish-backfill", help="move a backfill to a terminal status, now")
+    p.add_argument("backfill_id")
+    p.add_argument(
+        "--status",
+        choices=["COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"],
+        default="COMPLETED_SUCCESS",
+    )
+    p = sub.add_parser("observe", help="report a runless observation of external/supplier_prices")
+    p.add_argument("--price-count", type=int, default=5321)
+    for name, _ in dumps.DUMPS:
+        sub.add_parser(name, help=f"print {name[5:]} as Dagster's instance holds them, as JSON")
+    p = sub.add_parser("dump", help="several dataset dumps at once: {name: what it prints}")
+    p.add_argument("names", nargs="+", choices=[name for name, _ in dumps.DUMPS])
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -754,6 +1014,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         _emit(cmd_dump_runs(seeder))
     elif args.command == "dump-materializations":
         _emit(cmd_dump_materializations(seeder))
+    elif args.command == "execute-run":
+        _emit(cmd_execute_run(seeder, args.location, args.job, args.partition))
+    elif args.command == "add-ticks":
+        _emit(cmd_add_ticks(seeder))
+    elif args.command == "finish-tick":
+        _emit(cmd_finish_tick(seeder, args.tick_id, args.status))
+    elif args.command == "add-backfill":
+        _emit(cmd_add_backfill(seeder))
+    elif args.command == "finish-backfill":
+        _emit(cmd_finish_backfill(seeder, args.backfill_id, args.status))
+    elif args.command == "observe":
+        _emit(cmd_observe(seeder, args.price_count))
+    elif args.command == "dump":
+        _emit({name: dict(dumps.DUMPS)[name](seeder) for name in args.names})
+    elif args.command in dict(dumps.DUMPS):
+        _emit(dict(dumps.DUMPS)[args.command](seeder))
     return 0
 
 

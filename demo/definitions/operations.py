@@ -3,8 +3,12 @@
 Assets (5): ops/inventory/{snapshot,reorder_list}, ops/tickets/{open_tickets,sla_breaches},
             ml/churn_features (never materialized by demo/seed.py; depends on the asset
             warehouse/marts/customer_ltv of the *other* location, analytics).
-Jobs: inventory_job, ml_training_job (asset jobs); cleanup_job, healthcheck_job,
-      always_fails_job (op jobs; always_fails_job's op always raises).
+Observable source asset (1): external/supplier_prices (observed, never materialized).
+Jobs: inventory_job, ml_training_job (asset jobs); supplier_prices_observation_job (observes
+      external/supplier_prices); cleanup_job, healthcheck_job, always_fails_job (op jobs;
+      always_fails_job's op always raises; cleanup_job's first op fails on its first attempt
+      and succeeds on its retry; healthcheck_job's op logs an AssetObservation of
+      ops/tickets/open_tickets).
 Schedules: nightly_cleanup_schedule (RUNNING), healthcheck_schedule (RUNNING),
            inventory_schedule (STOPPED), ml_weekly_schedule (STOPPED).
 Sensors: healthcheck_sensor (@sensor, job target, RUNNING),
@@ -19,13 +23,17 @@ location fail to load.
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetObservation,
     AssetSelection,
+    DataVersion,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
     EventLogEntry,
     MaterializeResult,
+    ObserveResult,
     OpExecutionContext,
+    RetryPolicy,
     RunFailureSensorContext,
     RunRequest,
     ScheduleDefinition,
@@ -35,6 +43,7 @@ from dagster import (
     asset_sensor,
     define_asset_job,
     job,
+    observable_source_asset,
     op,
     run_failure_sensor,
     sensor,
@@ -97,11 +106,22 @@ def churn_features(context: AssetExecutionContext) -> MaterializeResult:
     return MaterializeResult(metadata={"feature_count": 42})
 
 
+@observable_source_asset(
+    key=["external", "supplier_prices"],
+    group_name="external",
+    description="Price list published by the supplier (observed, not materialized).",
+)
+def supplier_prices(context) -> ObserveResult:
+    return ObserveResult(data_version=DataVersion("2024-06-v3"), metadata={"price_count": 5400})
+
+
 # --- op jobs ---------------------------------------------------------------
 
 
-@op
+@op(retry_policy=RetryPolicy(max_retries=2))
 def find_stale_files(context: OpExecutionContext) -> list[str]:
+    if context.retry_number == 0:
+        raise RuntimeError("demo failure: the file server timed out (first attempt only)")
     return ["tmp/a.csv", "tmp/b.csv"]
 
 
@@ -119,6 +139,13 @@ def cleanup_job() -> None:
 @op
 def ping_services(context: OpExecutionContext) -> None:
     context.log.info("all services healthy")
+    context.log_event(
+        AssetObservation(
+            asset_key=AssetKey(["ops", "tickets", "open_tickets"]),
+            description="Ticket queue depth seen by the healthcheck",
+            metadata={"queue_depth": 88, "healthy": True},
+        )
+    )
 
 
 @job(description="Ping internal services.")
@@ -140,6 +167,12 @@ inventory_job = define_asset_job(
     "inventory_job",
     selection=AssetSelection.key_prefixes(["ops"]),
     description="Refresh inventory and support-ticket assets.",
+)
+
+supplier_prices_observation_job = define_asset_job(
+    "supplier_prices_observation_job",
+    selection=AssetSelection.assets(supplier_prices.key),
+    description="Observe the supplier's price list.",
 )
 
 ml_training_job = define_asset_job(
@@ -233,9 +266,18 @@ def inventory_asset_sensor(context: SensorEvaluationContext, asset_event: EventL
 
 defs = Definitions(
     assets=keep(
-        "asset", [snapshot, reorder_list, open_tickets, sla_breaches, churn_features], TOGGLES
+        "asset",
+        [snapshot, reorder_list, open_tickets, sla_breaches, churn_features, supplier_prices],
+        TOGGLES,
     ),
-    jobs=[cleanup_job, healthcheck_job, always_fails_job, inventory_job, ml_training_job],
+    jobs=[
+        cleanup_job,
+        healthcheck_job,
+        always_fails_job,
+        inventory_job,
+        ml_training_job,
+        supplier_prices_observation_job,
+    ],
     schedules=keep(
         "schedule",
         [nightly_cleanup_schedule, healthcheck_schedule, inventory_schedule, ml_weekly_schedule],

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from demo.dagster_demo import DagsterDemo, DagsterDemoError, default_dagster_python
+from extractor.tables import declarations
 from tests.support.fivetran_runner import ConnectorProject
 
 INITIAL_RUNS = 300
@@ -149,6 +150,8 @@ def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any
     """
     runs = demo.seed("dump-runs")
     latest = demo.seed("dump-materializations")
+    # The dataset columns of each asset, from the asset node snapshots Dagster builds from code.
+    dataset_columns = {row.pop("id"): row for row in demo.seed("dump-asset-definitions")}
     try:
         definitions = demo.graphql(_DEFINITIONS_QUERY)
     except DagsterDemoError as error:  # Dagster 1.11 can't resolve Job.isAssetJob here
@@ -184,6 +187,11 @@ def expected_definitions(demo: DagsterDemo) -> dict[str, dict[str, dict[str, Any
                 # The API gives event times in whole milliseconds.
                 "last_materialization_time": materialization
                 and iso(int(materialization["timestamp"] * 1000) / 1000),
+                **{
+                    column: value
+                    for column, value in dataset_columns.get(key, {}).items()
+                    if column != "code_location"
+                },
             }
         for schedule in repository["schedules"]:
             status = schedule["scheduleState"]["status"]
@@ -261,8 +269,9 @@ def destination(
     """The four tables keyed by primary key, without Fivetran's system columns: the rows not
     deleted, or (`deleted=True`) those soft-deleted."""
     tables = {}
+    declared = {table["table"]: table for table in declarations()}
     for table, rows in project.tables().items():
-        key = "run_id" if table == "dagster_runs" else "id"
+        primary_key = declared[table]["primary_key"] if table in declared else ["id"]
         by_key = {}
         for row in rows:
             if row.pop("_fivetran_deleted") is not deleted:
@@ -272,11 +281,13 @@ def destination(
                 row["active_run_ids"] = sorted(json.loads(row["active_run_ids"]))
             if table == "dagster_jobs":
                 row["owners"] = json.loads(row["owners"])
+            if table == "dagster_assets" and row.get("kinds") is not None:
+                row["kinds"] = sorted(row["kinds"])  # a set in Dagster: any order
             if table == "dagster_code_locations":
                 row.pop("error")  # checked by the tests that break a location
                 if row["repositories"] is not None:
                     row["repositories"] = json.loads(row["repositories"])
-            by_key[row[key]] = row
+            by_key[row[primary_key[0]] if len(primary_key) == 1 else tuple(row[k] for k in primary_key)] = row
         tables[table] = by_key
     return tables
 

@@ -21,6 +21,11 @@ from tests.integration.conftest import (
     running_demo,
     synced,
 )
+from tests.integration.dataset_truth import (
+    actual_dataset,
+    assert_dataset_equals_dagster,
+    assert_dataset_is_rich,
+)
 from tests.support.fivetran_runner import ConnectorProject
 
 pytestmark = pytest.mark.integration
@@ -68,15 +73,25 @@ def test_first_sync_against_old_dagster_equals_dagster(first_sync, old_demo):
     assert len(tables["dagster_runs"]) == RUNS
     assert runs_upserted(output) == RUNS
     assert {row["status"] for row in tables["dagster_runs"].values()} >= {"SUCCESS", "FAILURE"}
-    assert len(tables["dagster_assets"]) == 14
+    assert len(tables["dagster_assets"]) == 16  # the demo's asset keys
     assert any(row["active_run_ids"] for row in tables["dagster_sensors"].values())
     assert project.state()["runs"]["sync"] is None
     assert "Dagster sync complete" in output
-    # 1.11 has every field the connector asks for, but fails to resolve `Job.isAssetJob`: that
-    # fallback, and no other, is taken, with one warning.
+    # 1.11 fails to resolve `Job.isAssetJob` and has no `AssetCheckExecution.partition`
+    # (docs/dagster-graphql-reference.md, section 11): those two fallbacks, and no other, are
+    # taken, with one warning each.
     warnings = connector_warnings(output)
-    assert len(warnings) == 1 and "ConnectorJobs" in warnings[0], warnings
+    assert len(warnings) == 2, warnings
+    assert any("ConnectorJobs" in warning for warning in warnings), warnings
+    assert any("'partition' on type 'AssetCheckExecution'" in warning for warning in warnings), warnings
     assert_token_absent(project, output)
+
+
+def test_dataset_tables_from_old_dagster_equal_dagster(first_sync, old_demo):
+    # 1.11 holds the same kinds of data (its check executions have no partition); the first
+    # sync loaded all of it, as Dagster holds it.
+    assert_dataset_equals_dagster(first_sync.project, old_demo)
+    assert_dataset_is_rich(actual_dataset(first_sync.project))
 
 
 def test_incremental_sync_against_old_dagster_equals_dagster(first_sync, old_demo):
@@ -106,4 +121,5 @@ def test_incremental_sync_against_old_dagster_equals_dagster(first_sync, old_dem
     sensor_states = {row["name"]: row["status"] for row in tables["dagster_sensors"].values()}
     assert sensor_states["multi_job_sensor"] == "RUNNING"
     assert_destination_equals_dagster(project, old_demo)
+    assert_dataset_equals_dagster(project, old_demo)
     assert_token_absent(project, output)

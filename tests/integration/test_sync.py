@@ -95,9 +95,10 @@ def walks(state: dict) -> list[dict]:
 
 
 def test_a_run_that_changes_during_a_sync_is_caught_by_the_next(make_project, demo, tmp_path):
-    # A slow sync (1 request/s, one walk) leaves time to change a run after its page was read.
+    # A slow sync (4 requests/s shared by every table, one walk) leaves time to change a run
+    # after its page was read (and if the sync ends first, the run was still read as STARTED).
     project = make_project(
-        page_size="100", requests_per_second="1", max_concurrency="1", lookback_seconds="0"
+        page_size="100", requests_per_second="4", max_concurrency="1", lookback_seconds="0"
     )
     run_id = demo.seed("start-run")  # the newest run: on the walk's first page
     process = project.start_sync(tmp_path / "sync1.log")
@@ -108,7 +109,7 @@ def test_a_run_that_changes_during_a_sync_is_caught_by_the_next(make_project, de
 
     state = project.state()
     project.configuration_path.write_text(project.configuration_path.read_text().replace(
-        '"requests_per_second": "1"', '"requests_per_second": "50"'))
+        '"requests_per_second": "4"', '"requests_per_second": "50"'))
     output = synced(project)
     assert destination(project)["dagster_runs"][run_id]["status"] == "FAILURE"
     reread = runs_to_reread(demo, state)
