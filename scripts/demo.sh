@@ -4,5 +4,7 @@
 # Run it again for an incremental sync.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-exec .venv/bin/python demo/run_demo.py
+bash scripts/setup.sh --demo
+.venv/bin/python demo/run_demo.py
+# Then the dbt marts, the health report (files/health_report.html) and where everything is.
+bash scripts/report.sh

@@ -5,7 +5,10 @@
 #   .venv-dagster      the bundled demo Dagster (dagster-webserver), kept apart because Dagster
 #                      and the SDK pin different grpcio/protobuf versions
 #   .venv-dagster-old  an older Dagster minor release, for the compatibility integration test
+#   .venv-dbt          dbt-duckdb for the dbt package in dbt/ (the marts, the health report)
+#                      and the duckdb command-line shell: .venv-dbt/bin/duckdb files/warehouse.db
 # Needs only Python 3.11+ and network access to PyPI. Safe to run again: a no-op when current.
+# `--demo` sets up only what the demo needs (no .venv-dagster-old).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +21,8 @@ fi
 ensure_venv() {  # ensure_venv DIR REQUIREMENTS-FILE...
   local dir=$1; shift
   local wanted
-  wanted=$(cat "$@" | sha256sum | cut -c1-64)
+  # Hashed with Python, not sha256sum: macOS has no sha256sum.
+  wanted=$(cat "$@" | "$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.requirements-hash" 2>/dev/null)" = "$wanted" ]; then
     return
   fi
@@ -33,4 +37,7 @@ ensure_venv() {  # ensure_venv DIR REQUIREMENTS-FILE...
 
 ensure_venv .venv requirements.txt requirements-dev.txt
 ensure_venv .venv-dagster requirements-dagster.txt
-ensure_venv .venv-dagster-old requirements-dagster-old.txt
+if [ "${1:-}" != "--demo" ]; then  # the demo needs no test-only venv
+  ensure_venv .venv-dagster-old requirements-dagster-old.txt
+fi
+ensure_venv .venv-dbt requirements-dbt.txt
