@@ -26,7 +26,7 @@ from extractor.client import DagsterClient
 from extractor.config import Settings
 from extractor.errors import DagsterConnectorError
 from extractor.log import log
-from extractor.runs import RunPage, count_runs, fetch_run_page, plan_windows, runs_by_id, walk_runs
+from extractor.runs import PageBudget, RunPage, count_runs, fetch_run_page, plan_windows, runs_by_id, walk_runs
 from extractor.server import ServerInfo
 from extractor.state import MAX_TRACKED_UNFINISHED, WINDOW_OVERLAP_SECONDS, RunSync, RunWalk, SyncState
 
@@ -51,6 +51,7 @@ class RunSyncer:
         self._send = send
         self._lock = asyncio.Lock()
         self._page_slots = asyncio.Semaphore(PAGES_IN_FLIGHT)  # bounds memory, not speed
+        self._budget = PageBudget()  # and pages of about the same bytes, however large the tags
         self._total: int | None = None
         self._pages = 0
         self._late_finishes: list[float] = []
@@ -140,7 +141,7 @@ class RunSyncer:
         return walks
 
     async def _walk(self, client: DagsterClient, walk: RunWalk) -> None:
-        pages = walk_runs(client, walk, self._statuses, self._settings.page_size)
+        pages = walk_runs(client, walk, self._statuses, self._settings.page_size, budget=self._budget)
         while True:
             async with self._page_slots:
                 page = await anext(pages, None)

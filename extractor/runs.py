@@ -109,13 +109,45 @@ def _is_heavy_page_failure(error: Exception) -> bool:
     )
 
 
+PAGE_BYTES_TARGET = 4_000_000  # about this much JSON per run page, whatever the runs' tags
+
+
+def _run_bytes(run: dict[str, Any]) -> int:
+    """About how many bytes of JSON a run takes: its tags make most of it."""
+    return 400 + sum(len(tag["key"]) + len(tag["value"]) + 30 for tag in run.get("tags") or ())
+
+
+class PageBudget:
+    """How many runs make a page of about `PAGE_BYTES_TARGET` bytes, learnt from the pages
+    read: runs with many large tags get smaller pages, so the pages held at once (fetched,
+    parsed, waiting for the destination) stay about the same size in memory."""
+
+    def __init__(self) -> None:
+        self._bytes_per_run: float | None = None
+
+    def learn(self, runs: list[dict[str, Any]]) -> None:
+        if runs:
+            self._bytes_per_run = sum(map(_run_bytes, runs)) / len(runs)
+
+    def runs_per_page(self, configured: int) -> int:
+        if self._bytes_per_run is None:
+            return configured
+        return max(MIN_PAGE_SIZE, min(configured, int(PAGE_BYTES_TARGET / self._bytes_per_run)))
+
+
 class PageSize:
-    """The walk's page size: halved after heavy-page failures, doubled back after good pages."""
+    """The walk's page size: halved after heavy-page failures, doubled back after good pages,
+    never above the ceiling (the configured size, or less for runs heavy in bytes)."""
 
     def __init__(self, configured: int) -> None:
         self.configured = configured
+        self.ceiling = configured
         self.current = configured
         self._good_pages = 0
+
+    def cap(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.current = min(self.current, ceiling)
 
     @property
     def can_shrink(self) -> bool:
@@ -126,11 +158,11 @@ class PageSize:
         self._good_pages = 0
 
     def page_done(self) -> None:
-        if self.current == self.configured:
+        if self.current >= self.ceiling:
             return
         self._good_pages += 1
         if self._good_pages >= PAGES_BEFORE_GROWING:
-            self.current = min(self.configured, self.current * 2)
+            self.current = min(self.ceiling, self.current * 2)
             self._good_pages = 0
 
 
@@ -167,18 +199,23 @@ async def walk_runs(
     statuses: tuple[str, ...],
     page_size: int,
     operation: Operation = RUNS_PAGE,
+    budget: PageBudget | None = None,
 ) -> AsyncIterator[RunPage]:
     """Yields the walk's pages in cursor order, resuming after `walk.cursor`.
 
     `statuses` are the statuses a walk over changed runs lists (every status the server knows,
     unless the walk wants only some). `operation` selects the runs' fields (`RUNS_PAGE` or a
     lighter query taking the same variables; `runId` and `creationTime` are needed). The last
-    page yielded has `finished=True` (it may hold no runs).
+    page yielded has `finished=True` (it may hold no runs). A `budget` sizes pages by bytes.
     """
     size = PageSize(page_size)
     while True:
+        if budget is not None:
+            size.cap(budget.runs_per_page(page_size))
         runs = await fetch_adapting(client, walk.runs_filter(statuses), walk.cursor, size, operation)
         size.page_done()
+        if budget is not None:
+            budget.learn(runs)
         if not runs and walk.cursor is not None and not await run_exists(client, walk.cursor):
             # Dagster answers a deleted cursor with an empty page: go on below its creation time.
             log.warning(

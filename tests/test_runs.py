@@ -183,3 +183,24 @@ async def test_the_in_progress_walk_survives_its_cursor_run_being_deleted():
     still_there = {run["runId"] for run in fake.runs}
     assert still_there <= set(active["watch"])
     assert len(active["watch"]) == len(set(active["watch"])), "no run twice"
+
+
+def test_runs_heavy_in_tags_get_pages_of_about_the_same_bytes():
+    from extractor.runs import PAGE_BYTES_TARGET, MIN_PAGE_SIZE, PageBudget, PageSize
+
+    budget = PageBudget()
+    assert budget.runs_per_page(5000) == 5000  # nothing learnt yet
+    light = [{"runId": "r", "tags": [{"key": "team", "value": "data"}]}] * 10
+    budget.learn(light)
+    assert budget.runs_per_page(5000) == 5000
+    heavy = [{"runId": "r", "tags": [{"key": f"k{i}", "value": "x" * 200} for i in range(30)]}] * 10
+    budget.learn(heavy)
+    per_page = budget.runs_per_page(5000)
+    assert MIN_PAGE_SIZE <= per_page < 5000
+    assert per_page * (400 + sum(len(f"k{i}") + 200 + 30 for i in range(30))) <= PAGE_BYTES_TARGET
+    size = PageSize(5000)
+    size.cap(per_page)
+    assert size.current == per_page
+    for _ in range(20):
+        size.page_done()
+    assert size.current == per_page, "good pages grow a page back to its ceiling, not beyond"
