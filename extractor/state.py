@@ -181,27 +181,17 @@ def _runs(raw: dict[str, Any]) -> RunsState:
     )
 
 
+def run_walk_from_dict(raw: dict[str, Any]) -> RunWalk:
+    """A saved `RunWalk` (its `asdict` form), checked."""
+    cursor = raw.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise TypeError("a walk's cursor must be a string")
+    names = ("created_after", "created_before", "updated_after", "stop_created_below", "cursor_created")
+    return RunWalk(cursor=cursor, **{name: _optional_float(raw.get(name)) for name in names})
+
+
 def _run_sync(raw: dict[str, Any]) -> RunSync:
-    walks = []
-    for walk in raw["walks"]:
-        cursor = walk.get("cursor")
-        if cursor is not None and not isinstance(cursor, str):
-            raise TypeError("a walk's cursor must be a string")
-        walks.append(
-            RunWalk(
-                cursor=cursor,
-                **{
-                    name: _optional_float(walk.get(name))
-                    for name in (
-                        "created_after",
-                        "created_before",
-                        "updated_after",
-                        "stop_created_below",
-                        "cursor_created",
-                    )
-                },
-            )
-        )
+    walks = [run_walk_from_dict(walk) for walk in raw["walks"]]
     # `walks` may be empty: the sync read everything, and the next one completes it.
     return RunSync(
         first=bool(raw["first"]),

@@ -41,7 +41,7 @@ from extractor.log import log
 from extractor.positions import float_map, load_position, optional_float
 from extractor.runs import COUNT_TRIES, walk_runs
 from extractor.server import FINISHED_STATUSES, server_now
-from extractor.state import RunWalk
+from extractor.state import RunWalk, run_walk_from_dict
 from extractor.step_stats import FINISHED_RUNS_PAGE, StepStats, fetch_step_stats
 from extractor.table import SyncContext, Table
 from extractor.transforms import Row, utc_datetime
@@ -104,15 +104,10 @@ class StepsPosition:
         sync = raw.get("sync")
         progress = None
         if sync is not None:
-            walk = sync["walk"]
-            cursor = walk.get("cursor")
-            if cursor is not None and not isinstance(cursor, str):
-                raise TypeError("the walk's cursor must be a string")
-            names = ("created_after", "created_before", "updated_after", "stop_created_below", "cursor_created")
             progress = StepsProgress(
                 first=bool(sync["first"]),
                 started_at=float(sync["started_at"]),
-                walk=RunWalk(cursor=cursor, **{name: optional_float(walk.get(name)) for name in names}),
+                walk=run_walk_from_dict(sync["walk"]),
                 updated_until=optional_float(sync.get("updated_until")),
                 runs_done=int(sync.get("runs_done", 0)),
                 steps_done=int(sync.get("steps_done", 0)),

@@ -9,6 +9,7 @@ with the repository's nested `schedules`/`sensors`/`assetNodes` fields.
 from __future__ import annotations
 
 import json
+import time
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -326,3 +327,15 @@ def assert_token_absent(project: ConnectorProject, *outputs: str) -> None:
     for path in project.root.joinpath("files").rglob("*"):
         if path.is_file():
             assert API_TOKEN.encode() not in path.read_bytes(), path
+
+
+def wait_for_state(project: ConnectorProject, predicate, process, timeout: float = 120) -> dict:
+    """The first saved state of a running sync that satisfies `predicate`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = project.state()
+        if predicate(state):
+            return state
+        assert process.poll() is None, "the sync ended before the expected checkpoint"
+        time.sleep(0.05)
+    raise AssertionError(f"no such checkpoint within {timeout}s; last state: {project.state()}")

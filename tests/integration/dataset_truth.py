@@ -8,7 +8,6 @@ builds from the code - never through GraphQL or the connector's own queries.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from typing import Any
 
@@ -167,15 +166,6 @@ def most_ticks_of_one_instigator(tables: dict[str, dict[Any, dict[str, Any]]]) -
     return max(Counter(row["instigator_id"] for row in tables[TICKS].values()).values())
 
 
-def wait_for_state(project: ConnectorProject, predicate, process, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = project.state()
-        if predicate(state):
-            return state
-        assert process.poll() is None, "the sync ended before the expected checkpoint"
-        time.sleep(0.05)
-    raise AssertionError(f"no such checkpoint within {timeout}s; last state: {project.state()}")
 
 
 def _unfinished(position: Any) -> bool:

@@ -35,8 +35,8 @@ from tests.integration.dataset_truth import (
     dataset_tables_mid_sync,
     most_ticks_of_one_instigator,
     tick_walk_under_way,
-    wait_for_state,
 )
+from tests.integration.conftest import wait_for_state
 from tests.support.fivetran_runner import ConnectorProject
 
 pytestmark = pytest.mark.integration

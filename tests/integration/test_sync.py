@@ -3,12 +3,12 @@ against a real dagster-webserver; the DuckDB destination must equal what Dagster
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import (
+    wait_for_state,
     assert_destination_equals_dagster,
     assert_token_absent,
     destination,
@@ -21,15 +21,6 @@ from tests.support.fivetran_runner import ConnectorProject
 pytestmark = pytest.mark.integration
 
 
-def wait_for_state(project: ConnectorProject, predicate, process, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = project.state()
-        if predicate(state):
-            return state
-        assert process.poll() is None, "the sync ended before the expected checkpoint"
-        time.sleep(0.05)
-    raise AssertionError(f"no such checkpoint within {timeout}s; last state: {project.state()}")
 
 
 def test_first_sync_loads_all_four_tables_as_dagster_holds_them(make_project, demo):
