@@ -1,5 +1,5 @@
 """The run sync: plans its walks, runs them concurrently, and after each page sends the page's
-rows and then a checkpoint of the whole sync's position down the channel.
+rows, then moves the sync's position past the page, then checkpoints.
 
 A first sync reads the whole history in creation-time windows walked concurrently. An
 incremental sync costs what changed, in Dagster's own clock:
@@ -9,8 +9,9 @@ incremental sync costs what changed, in Dagster's own clock:
     listing every status so that Dagster can use its (status, update time) index;
   * every run last seen unfinished, re-read by id until it has finished, whatever its update
     time says (workers' clocks differ, and their events may be written late).
-The state in a checkpoint only ever names cursors whose rows were sent before it, so a sync
-killed at any moment resumes every walk after its last saved page.
+The state only ever names cursors whose rows are already in the channel: another table may
+checkpoint the shared state at any moment, even while a page's rows wait for room in the
+channel. So a sync killed at any moment resumes every walk after a page it delivered.
 """
 
 from __future__ import annotations
@@ -36,19 +37,22 @@ PAGES_IN_FLIGHT = 3  # pages being fetched or waiting for the channel, over all 
 RECHECK_BATCH = 100  # unfinished runs re-read per request
 SKEW_WARNING_SECONDS = 60.0
 
-# Sends the runs (`Run` objects as read; none: just a checkpoint), then a checkpoint.
-Send = Callable[[list[dict[str, Any]]], Awaitable[None]]
+SendRuns = Callable[[list[dict[str, Any]]], Awaitable[None]]  # `Run` objects as read
+Checkpoint = Callable[[], Awaitable[None]]  # commits what was sent, with the state
 
 
 class RunSyncer:
     """Runs one run sync; `state.runs` is updated as pages are saved."""
 
-    def __init__(self, settings: Settings, state: SyncState, server: ServerInfo, send: Send) -> None:
+    def __init__(
+        self, settings: Settings, state: SyncState, server: ServerInfo, send: SendRuns, checkpoint: Checkpoint
+    ) -> None:
         self._settings = settings
         self._state = state
         self._server = server
         self._statuses = (*server.not_finished_statuses, "SUCCESS", "FAILURE", "CANCELED")
         self._send = send
+        self._checkpoint = checkpoint
         self._lock = asyncio.Lock()
         self._page_slots = asyncio.Semaphore(PAGES_IN_FLIGHT)  # bounds memory, not speed
         self._budget = PageBudget()  # and pages of about the same bytes, however large the tags
@@ -99,7 +103,7 @@ class RunSyncer:
             *(self._walk(client, walk) for walk in walks),
         )
         self._finish()
-        await self._send([])  # the checkpoint that records the finished sync
+        await self._checkpoint()  # records the finished sync
 
     async def _first_sync_walks(self, client: DagsterClient) -> list[RunWalk]:
         """One walk, or creation-time windows walked concurrently when the history is long."""
@@ -159,7 +163,7 @@ class RunSyncer:
             found.update(run["runId"] for run in runs)
             async with self._lock:
                 self._note_late_finishes(runs)
-                await self._save_runs(self._not_read_elsewhere(runs))
+                await self._save_runs(self._not_read_elsewhere(runs), advance=lambda: None)
         async with self._lock:
             for run_id in set(run_ids) - found:
                 self._state.runs.unfinished.pop(run_id, None)
@@ -183,18 +187,21 @@ class RunSyncer:
                     self._late_finishes.append(watermark - updated)
 
     async def _save_page(self, walk: RunWalk, page: RunPage) -> None:
-        """Sends the page's rows, then a checkpoint naming the walk's new position."""
-        async with self._lock:
+        """Sends the page's rows, then moves the walk to its new position and checkpoints."""
+
+        def advance() -> None:
             sync = self._state.runs.sync
             assert sync is not None
             walks = [page.walk if w is walk else w for w in sync.walks]
             if page.finished:
                 walks = [w for w in walks if w is not page.walk]
             sync.walks = walks
+
+        async with self._lock:
             runs = page.runs
             if walk.updated_after is None:  # the other walks leave out what the recheck reads
                 runs = [run for run in self._not_read_elsewhere(runs) if run["runId"] not in self._rechecked]
-            await self._save_runs(runs)
+            await self._save_runs(runs, advance)
 
     def _not_read_elsewhere(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Leaves out the runs that the changed-runs walk of this sync reads: each run is sent
@@ -204,9 +211,11 @@ class RunSyncer:
             return runs
         return [run for run in runs if run.get("updateTime") is None or run["updateTime"] <= bound]
 
-    async def _save_runs(self, runs: list[dict[str, Any]]) -> None:
-        """Records what `runs` tell (watermarks, unfinished runs), then sends them and a
-        checkpoint. Called under the lock."""
+    async def _save_runs(self, runs: list[dict[str, Any]], advance: Callable[[], None]) -> None:
+        """Sends `runs`; once they are in the channel, records what they tell (watermarks,
+        unfinished runs) and `advance`s the position, then checkpoints. Called under the lock."""
+        if runs:
+            await self._send(runs)
         state = self._state.runs
         sync = state.sync
         assert sync is not None
@@ -215,8 +224,9 @@ class RunSyncer:
             sync.updated_until = _newest(sync.updated_until, run.get("updateTime"))
             sync.created_until = _newest(sync.created_until, run["creationTime"])
         sync.rows_done += len(runs)
+        advance()
+        await self._checkpoint()
         self._warn_if_ahead(runs)
-        await self._send(runs)
         self._pages += 1
         self._log_progress(final=False)
 

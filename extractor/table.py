@@ -6,6 +6,11 @@ rows. A snapshot table (the workspace's definitions) returns what it listed, and
 orchestration deletes what is gone; an incremental table keeps its position in the state and
 returns None. A `required` table's failure ends the sync (after the others finished); any
 other table's failure is a warning that skips it.
+
+Every table writes into one shared state, and any table may checkpoint it at any moment, even
+while another table's rows wait for room in the channel. So a table moves its position past
+rows only once `send` has returned for them: a checkpoint must never name rows that are not
+yet in the channel (`tests/test_checkpoint_consistency.py` kills a sync at every send).
 """
 
 from __future__ import annotations

@@ -57,6 +57,8 @@ async def sync_runs(fake: FakeDagster, state: SyncState, page_size: int = 10, **
 
     async def send(runs: list[dict]) -> None:
         result.rows.extend(run_row(run) for run in runs)
+
+    async def checkpoint() -> None:
         result.checkpoints.append(state.to_dict())
         result.rows_at_checkpoint.append(len(result.rows))
 
@@ -67,7 +69,7 @@ async def sync_runs(fake: FakeDagster, state: SyncState, page_size: int = 10, **
         async with DagsterClient(settings) as client:
             server = await connect(client, ENDPOINT)  # the statuses, and Dagster's clock (Date)
             assert server.not_finished_statuses == NOT_FINISHED
-            await RunSyncer(settings, state, server, send).run(client)
+            await RunSyncer(settings, state, server, send, checkpoint).run(client)
     return result
 
 

@@ -115,20 +115,24 @@ async def sync(context: SyncContext) -> None:
         return [_step(walk, data.get(walk.alias) or [], since, floors) for walk, _ in walks]
 
     async def on_page(walk: Walk[CheckRef], step: Step) -> None:
-        rows = []
-        for execution in step.results:
+        sent = [
+            execution
+            for execution in step.results
+            # Left out: synced before, and ended then.
+            if since is None or int(execution["id"]) > since or str(execution["id"]) in open_ids
+        ]
+        if not sent:
+            return
+        counted["rows"] += len(sent)
+        await context.send(Rows(NAME, [execution_row(walk.item, execution) for execution in sent]))
+        # Only now that the rows are in the channel: any table's checkpoint may save this.
+        for execution in sent:
             execution_id = str(execution["id"])
-            if since is not None and int(execution_id) <= since and execution_id not in open_ids:
-                continue  # synced before, and ended then
-            rows.append(execution_row(walk.item, execution))
             if execution.get("status") == RUNNING:
                 open_ids[execution_id] = walk.item.id
             else:
                 open_ids.pop(execution_id, None)
             progress["seen"] = max(progress["seen"] or 0, int(execution_id))
-        if rows:
-            counted["rows"] += len(rows)
-            await context.send(Rows(NAME, rows))
 
     async def on_progress(done: int) -> None:
         progress["done_until"] = checks[done - 1].id

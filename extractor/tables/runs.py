@@ -42,12 +42,9 @@ def run_row(run: dict[str, Any]) -> Row:
 
 async def sync(context: SyncContext) -> None:
     async def send(runs: list[dict[str, Any]]) -> None:
-        if runs:
-            await context.send(Rows(NAME, [run_row(run) for run in runs]))
-        # Commits the page's runs together with the walks' new position.
-        await context.checkpoint()
+        await context.send(Rows(NAME, [run_row(run) for run in runs]))
 
-    syncer = RunSyncer(context.settings, context.state, context.server, send)
+    syncer = RunSyncer(context.settings, context.state, context.server, send, context.checkpoint)
     await syncer.run(context.client)
 
 
