@@ -446,6 +446,17 @@ class _PersistentFault:
     variables: dict[str, Any] | None  # the request's variables must contain these (None: any)
 
 
+def _per_repository(variables: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The variables of each root field of a request that asks one per repository, under
+    aliases `r0`, `r1`, ... (`$r0: RepositorySelector!`), as `repositorySelector`."""
+    shared = {key: value for key, value in variables.items() if not (key[:1] == "r" and key[1:].isdigit())}
+    return [
+        (key, {"repositorySelector": value, **shared})
+        for key, value in variables.items()
+        if key[:1] == "r" and key[1:].isdigit()
+    ]
+
+
 def _contains(actual: Any, wanted: Any) -> bool:
     if isinstance(wanted, dict):
         return isinstance(actual, dict) and all(
@@ -667,20 +678,24 @@ class SimulatedDagster:
             return None
         return max(1, math.ceil((1.0 - self._tokens) / rps))
 
-    def _next_fault(self, operation: str, variables: dict[str, Any]) -> str | None:
+    def _next_fault(self, operation: str, variables: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The fault to answer with, and the root field (alias) it strikes (None: the first)."""
         with self.model.lock:
             scripted = self._scripted.get(operation)
             if scripted:
-                return scripted.popleft()
+                return scripted.popleft(), None
             for fault in self._persistent:
-                if fault.operation == operation and (
-                    fault.variables is None or _contains(variables, fault.variables)
-                ):
-                    return fault.kind
+                if fault.operation != operation:
+                    continue
+                if fault.variables is None or _contains(variables, fault.variables):
+                    return fault.kind, None
+                for alias, one in _per_repository(variables):
+                    if _contains(one, fault.variables):
+                        return fault.kind, alias
         k = self.knobs
         if k.failure_rate > 0 and k.fault_kinds and self._random.random() < k.failure_rate:
-            return self._random.choice(k.fault_kinds)
-        return None
+            return self._random.choice(k.fault_kinds), None
+        return None, None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         stats = self.stats
@@ -714,7 +729,7 @@ class SimulatedDagster:
             return _json_response({"data": None, "errors": [{"message": "Variables must be an object."}]}, 400)
 
         wait = self._rate_limited()
-        fault = None if wait is not None else self._next_fault(operation, variables)
+        fault, struck = (None, None) if wait is not None else self._next_fault(operation, variables)
         if self.knobs.latency_ms > 0:
             await asyncio.sleep(self.knobs.latency_ms / 1000)
         if wait is not None:
@@ -724,11 +739,11 @@ class SimulatedDagster:
         if fault is not None:
             stats.faults[fault] += 1
             if fault not in ("truncated", "python_error"):
-                return await self._fault(request, fault, query, stats)
+                return await self._fault(request, fault, query, stats, struck)
 
         started = time.perf_counter()
         self._served_page = False  # set by _runs; answers are built without awaiting
-        status, answer = self._execute(query, variables, captured=fault == "python_error")
+        status, answer = self._execute(query, variables, captured=struck or "" if fault == "python_error" else None)
         body = _dumps(answer).encode()
         elapsed = time.perf_counter() - started
         stats.answer_seconds[operation] += elapsed
@@ -740,12 +755,12 @@ class SimulatedDagster:
             body = body[: len(body) // 2]
         return web.Response(body=body, status=status, content_type="application/json")
 
-    def _execute(self, query: str, variables: dict[str, Any], captured: bool = False) -> tuple[int, dict]:
+    def _execute(self, query: str, variables: dict[str, Any], captured: str | None = None) -> tuple[int, dict]:
         """The HTTP status and JSON answer of a query, as dagster-webserver 1.13 gives them."""
         try:
             roots = self._operation(query)
-            if captured:  # a resolver's exception caught by `capture_error`
-                return 500, self._python_error_answer(roots, variables)
+            if captured is not None:  # a resolver's exception caught by `capture_error`
+                return 500, self._python_error_answer(roots, variables, captured or None)
             return 200, {"data": self._answer_roots(roots, variables)}
         except GraphQLFailure as failure:
             error: dict[str, Any] = {"message": str(failure)}
@@ -758,7 +773,9 @@ class SimulatedDagster:
             return 500, _resolver_error_answer(str(failure), failure.path, _locate(query, root, failure.path),
                                                failure.exception)  # fmt: skip
 
-    async def _fault(self, request: web.Request, kind: str, query: str, stats: ServerStats) -> web.StreamResponse:
+    async def _fault(
+        self, request: web.Request, kind: str, query: str, stats: ServerStats, struck: str | None = None
+    ) -> web.StreamResponse:
         if kind in ("500", "502", "503", "504"):
             reason = {"500": "Internal Server Error", "502": "Bad Gateway", "503": "Service Temporarily Unavailable",
                       "504": "Gateway Time-out"}[kind]  # fmt: skip
@@ -776,7 +793,7 @@ class SimulatedDagster:
                 roots = self._operation(query)
             except GraphQLFailure:
                 roots = ()
-            return _json_response(self._fault_answer(kind, query, roots), 500)
+            return _json_response(self._fault_answer(kind, query, roots, struck), 500)
         if kind == "timeout":
             await asyncio.sleep(self.knobs.hang_seconds)  # cancelled when the client hangs up
             return web.Response(status=504, text="simulated hang ended")
@@ -792,11 +809,12 @@ class SimulatedDagster:
         raise AssertionError(kind)
 
     @staticmethod
-    def _fault_answer(kind: str, query: str, roots: tuple[Selection, ...]) -> dict[str, Any]:
-        """A resolver failure of the operation's first root field, where Dagster would raise."""
+    def _fault_answer(kind: str, query: str, roots: tuple[Selection, ...], struck: str | None = None) -> dict[str, Any]:
+        """A resolver failure of the operation's root field `struck` (None: the first), where
+        Dagster would raise. One root's exception fails the whole answer (`data` is null)."""
         if not roots:
             return {"data": None, "errors": [{"message": STATEMENT_TIMEOUT if kind == "statement_timeout" else RESOLVER_ERROR}]}
-        root = roots[0]
+        root = next((r for r in roots if r.key == struck), roots[0])
         path: list[str | int] = {
             "runsOrError": [root.key, "results"],
             "schedulesOrError": [root.key, "results", 0, "scheduleState"],
@@ -813,12 +831,15 @@ class SimulatedDagster:
         return _resolver_error_answer(RESOLVER_ERROR, path, _locate(query, root, path),
                                       "dagster._core.errors.DagsterInvariantViolationError")  # fmt: skip
 
-    def _python_error_answer(self, roots: tuple[Selection, ...], variables: dict[str, Any]) -> dict[str, Any]:
-        """The first `...OrError` root answers a PythonError (capture_error); others as usual."""
+    def _python_error_answer(
+        self, roots: tuple[Selection, ...], variables: dict[str, Any], struck: str | None = None
+    ) -> dict[str, Any]:
+        """The root `struck` (None: the first `...OrError` root) answers a PythonError
+        (capture_error); the others as usual."""
         data: dict[str, Any] = {}
         replaced = False
         for root in roots:
-            if not replaced and root.name.endswith("OrError"):
+            if not replaced and root.name.endswith("OrError") and struck in (None, root.key):
                 replaced = True
                 error = python_error(f"dagster._core.errors.DagsterInvariantViolationError: {RESOLVER_ERROR}\n",
                                      "DagsterInvariantViolationError")

@@ -182,7 +182,7 @@ async def test_answers_the_connector_documents_with_dagster_shapes() -> None:
                     "dagsterLibraryVersions": versions + ([{"name": "dagster-dbt", "version": "0.29.28"}] if r == 0 else [])}}
                 for r, name in enumerate(("analytics", "ingestion"))]}  # fmt: skip
 
-            jobs = (await _data(session, url, jobs_table.JOBS, {"repositorySelector": SELECTOR}))["repositoryOrError"]
+            jobs = (await _data(session, url, jobs_table.JOBS[0].operation(1), {"r0": SELECTOR}))["r0"]
             assert jobs["__typename"] == "Repository"
             names = [job["name"] for job in jobs["jobs"]]
             assert names == sorted(names) and "__ASSET_JOB" in names and len(names) == 5
@@ -191,8 +191,8 @@ async def test_answers_the_connector_documents_with_dagster_shapes() -> None:
             owners = [owner for job in jobs["jobs"] for owner in job["owners"]]
             assert {owner["__typename"] for owner in owners} == {"UserDefinitionOwner", "TeamDefinitionOwner"}
             assert all(set(owner) in ({"__typename", "email"}, {"__typename", "team"}) for owner in owners)
-            missing = await _data(session, url, jobs_table.JOBS, {"repositorySelector": {**SELECTOR, "repositoryName": "x"}})
-            assert missing["repositoryOrError"]["__typename"] == "RepositoryNotFoundError"
+            missing = await _data(session, url, jobs_table.JOBS[0].operation(1), {"r0": {**SELECTOR, "repositoryName": "x"}})
+            assert missing["r0"]["__typename"] == "RepositoryNotFoundError"
 
             edges = (await _data(session, url, ASSET_GRAPH_PAGE, {"cursor": None, "limit": 500}))
             nodes = edges["assetsOrError"]["nodes"]
@@ -204,18 +204,18 @@ async def test_answers_the_connector_documents_with_dagster_shapes() -> None:
             assert found == {(row["upstream_key"], row["downstream_key"]) for row in expected}
             assert ("analytics/raw/table_0000", "ingestion/marts/table_0002") in found  # across locations
 
-            schedules = (await _data(session, url, schedules_table.SCHEDULES, {"repositorySelector": SELECTOR}))
-            first = schedules["schedulesOrError"]["results"][0]
+            schedules = (await _data(session, url, schedules_table.SCHEDULES.operation(1), {"r0": SELECTOR}))
+            first = schedules["r0"]["results"][0]
             assert first == {"name": "analytics_schedule_0", "cronSchedule": "0 0 * * *",
                              "pipelineName": "daily_orders_job", "scheduleState": {
                                  "selectorId": selector_id("analytics", "__repository__", "analytics_schedule_0"),
                                  "status": "RUNNING", "runningCount": 1}}  # fmt: skip
-            sensors = (await _data(session, url, sensors_table.SENSORS, {"repositorySelector": INGESTION}))
-            assert [set(s) for s in sensors["sensorsOrError"]["results"]] == [
+            sensors = (await _data(session, url, sensors_table.SENSORS[0].operation(1), {"r0": INGESTION}))
+            assert [set(s) for s in sensors["r0"]["results"]] == [
                 {"name", "sensorType", "targets", "sensorState"}] * 3
-            missing = await _data(session, url, sensors_table.SENSORS,
-                                  {"repositorySelector": {**SELECTOR, "repositoryName": "nope"}})  # fmt: skip
-            assert missing["sensorsOrError"] == {
+            missing = await _data(session, url, sensors_table.SENSORS[0].operation(1),
+                                  {"r0": {**SELECTOR, "repositoryName": "nope"}})  # fmt: skip
+            assert missing["r0"] == {
                 "__typename": "RepositoryNotFoundError", "message": "Could not find Repository analytics.nope"}
 
             assets = (await _data(session, url, ASSET_GRAPH_PAGE, {"cursor": None, "limit": 3}))["assetsOrError"]
@@ -305,8 +305,8 @@ async def test_workspace_reports_locations_that_failed_or_are_loading() -> None:
             assert error["causes"] == [{"message": "ModuleNotFoundError: No module named 'ingestion_helpers'\n"}]
             assert entries["ml_platform"] == {"name": "ml_platform", "loadStatus": "LOADING", "locationOrLoadError": None,
                                               "updatedTimestamp": server.model.location_updated(2)}  # fmt: skip
-            schedules = await _data(session, server.graphql_url, schedules_table.SCHEDULES, {"repositorySelector": INGESTION})
-            assert schedules["schedulesOrError"]["__typename"] == "RepositoryNotFoundError"
+            schedules = await _data(session, server.graphql_url, schedules_table.SCHEDULES.operation(1), {"r0": INGESTION})
+            assert schedules["r0"]["__typename"] == "RepositoryNotFoundError"
         assert {row["code_location"] for row in server.model.expected_schedules()} == {"analytics"}
 
 
@@ -314,20 +314,20 @@ async def test_old_schema_and_disabled_introspection_are_validation_errors() -> 
     async with SimulatedDagster(ServerKnobs(runs=5, old_schema=True, introspection=False)) as server:
         async with aiohttp.ClientSession() as session:
             url = server.graphql_url
-            status, _, body = await _post(session, url, sensors_table.SENSORS, {"repositorySelector": SELECTOR})
+            status, _, body = await _post(session, url, sensors_table.SENSORS[0].operation(1), {"r0": SELECTOR})
             assert status == 400
             assert json.loads(body) == {"data": None, "errors": [
                 {"message": 'Cannot query field "sensorType" on type "Sensor".'}]}
-            untyped = await _data(session, url, sensors_table.SENSORS_WITHOUT_TYPE, {"repositorySelector": SELECTOR})
-            assert len(untyped["sensorsOrError"]["results"]) == 3
+            untyped = await _data(session, url, sensors_table.SENSORS[1].operation(1), {"r0": SELECTOR})
+            assert len(untyped["r0"]["results"]) == 3
             status, _, body = await _post(session, url, documents.SERVER_INFO)
             assert status == 400 and "introspection" in json.loads(body)["errors"][0]["message"]
-            status, _, body = await _post(session, url, jobs_table.JOBS, {"repositorySelector": SELECTOR})
+            status, _, body = await _post(session, url, jobs_table.JOBS[0].operation(1), {"r0": SELECTOR})
             failed = json.loads(body)
             assert status == 500 and failed["data"] is None  # 1.11: GrapheneJob has no _batch_loader
-            assert failed["errors"][0]["path"] == ["repositoryOrError", "jobs", 1, "isAssetJob"]
-            unflagged = await _data(session, url, jobs_table.JOBS_WITHOUT_ASSET_FLAG, {"repositorySelector": SELECTOR})
-            assert all("isAssetJob" not in job for job in unflagged["repositoryOrError"]["jobs"])
+            assert failed["errors"][0]["path"] == ["r0", "jobs", 1, "isAssetJob"]
+            unflagged = await _data(session, url, jobs_table.JOBS[1].operation(1), {"r0": SELECTOR})
+            assert all("isAssetJob" not in job for job in unflagged["r0"]["jobs"])
             assert await _data(session, url, documents.SERVER_VERSION) == {"version": "1.11.16"}
             status, _, body = await _post(session, url, documents.RUNS_PAGE,
                                           {"filter": {"statuses": ["SUSPENDED"]}, "limit": 5})  # fmt: skip
@@ -392,13 +392,13 @@ async def test_resolver_faults_are_dagster_500_json_answers() -> None:
 
             assert (await _post(session, url, documents.RUNS_PAGE, variables))[0] == 200
             for _ in range(2):  # every time, for this repository only
-                status, _, body = await _post(session, url, schedules_table.SCHEDULES, {"repositorySelector": INGESTION})
+                status, _, body = await _post(session, url, schedules_table.SCHEDULES.operation(1), {"r0": INGESTION})
                 answer = json.loads(body)
                 assert status == 500 and answer["data"] is None
-                assert answer["errors"][0]["path"] == ["schedulesOrError", "results", 0, "scheduleState"]
-            await _data(session, url, schedules_table.SCHEDULES, {"repositorySelector": SELECTOR})
+                assert answer["errors"][0]["path"] == ["r0", "results", 0, "scheduleState"]
+            await _data(session, url, schedules_table.SCHEDULES.operation(1), {"r0": SELECTOR})
             server.stop_failing()
-            await _data(session, url, schedules_table.SCHEDULES, {"repositorySelector": INGESTION})
+            await _data(session, url, schedules_table.SCHEDULES.operation(1), {"r0": INGESTION})
 
 
 async def test_statement_timeout_above_a_page_size() -> None:
@@ -506,8 +506,8 @@ async def test_a_failed_location_is_a_failed_code_location_row_and_its_upstream_
         assert {row["code_location"] for row in server.model.expected_jobs()} == {"ingestion"}
         async with aiohttp.ClientSession() as session:
             data = await _data(session, server.graphql_url, ASSET_GRAPH_PAGE, {"cursor": None, "limit": 500})
-            jobs = await _data(session, server.graphql_url, jobs_table.JOBS, {"repositorySelector": SELECTOR})
-        assert jobs["repositoryOrError"]["__typename"] == "RepositoryNotFoundError"
+            jobs = await _data(session, server.graphql_url, jobs_table.JOBS[0].operation(1), {"r0": SELECTOR})
+        assert jobs["r0"]["__typename"] == "RepositoryNotFoundError"
         [upstream] = [n for n in data["assetsOrError"]["nodes"] if n["key"]["path"] == ["analytics", "raw", "table_0000"]]
         assert upstream["definition"]["isAutoCreatedStub"] is True
         assert upstream["definition"]["repository"]["location"]["name"] == "ingestion"
@@ -590,8 +590,8 @@ async def test_answers_the_tick_documents_as_dagster_1_13() -> None:
     async with SimulatedDagster(ServerKnobs(runs=10, ticks=24_000, tick_ties=3)) as server:
         async with aiohttp.ClientSession() as session:
             url = server.graphql_url
-            batch = await _data(session, url, ticks_table.SENSOR_TICKS, {"repositorySelector": SELECTOR, "limit": 20})
-            results = batch["sensorsOrError"]["results"]
+            batch = await _data(session, url, ticks_table.SENSOR_TICKS.operation(1), {"r0": SELECTOR, "limit": 20})
+            results = batch["r0"]["results"]
             assert [s["name"] for s in results] == ["analytics_sensor_0", "analytics_sensor_1", "analytics_sensor_2"]
             state = results[0]["sensorState"]
             assert state["instigationType"] == "SENSOR" and state["selectorId"] == selector_id(
@@ -640,7 +640,7 @@ query Unlimited($selector: InstigationSelector!) {
                 assert len(data["instigationStateOrError"]["ticks"]) == expected
 
 
-def test_the_connector_syncs_every_tick_and_an_idle_sync_costs_one_request_per_repository_and_kind(monkeypatch) -> None:
+def test_the_connector_syncs_every_tick_and_an_idle_sync_costs_one_request_per_kind(monkeypatch) -> None:
     from fivetran_connector_sdk_common.logger import Logging
 
     from extractor.config import parse_configuration
@@ -670,7 +670,7 @@ def test_the_connector_syncs_every_tick_and_an_idle_sync_costs_one_request_per_r
         server.reset_stats()
         rows = synced()
         ticks = server.stats.by_operation
-        assert ticks["ConnectorScheduleTicks"] == 3 and ticks["ConnectorSensorTicks"] == 3
+        assert ticks["ConnectorScheduleTicks"] == 1 and ticks["ConnectorSensorTicks"] == 1  # 3 repositories each
         assert ticks["ConnectorInstigatorTicks"] == 0
         assert len(rows) <= 3 * 8 * 3  # the latest timestamp's ticks of each instigator
 

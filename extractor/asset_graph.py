@@ -118,7 +118,10 @@ async def _walk(context: SyncContext) -> AssetGraph:
 
     workspace = await context.listed_workspace()
     tables = (assets, asset_dependencies, asset_checks)
-    graph = AssetGraph({table.NAME: SnapshotListing(complete=set(workspace.loaded)) for table in tables})
+    graph = AssetGraph({
+        table.NAME: SnapshotListing(complete=set(workspace.loaded), previous=context.state.snapshots.get(table.NAME, {}))
+        for table in tables
+    })  # fmt: skip
     sent = dict.fromkeys((table.NAME for table in tables), 0)
     pages = 0
     async for nodes in connection_pages(
@@ -140,8 +143,8 @@ async def _walk(context: SyncContext) -> AssetGraph:
             for node in defined:
                 location = node["definition"]["repository"]["location"]["name"]
                 for row in table.rows_of(node):
-                    graph.listings[table.NAME].add(location, row["id"])
-                    rows.append(row)
+                    if graph.listings[table.NAME].add(location, row):  # new or changed
+                        rows.append(row)
             if rows:
                 await context.send(Rows(table.NAME, rows))
                 sent[table.NAME] += len(rows)
@@ -151,7 +154,7 @@ async def _walk(context: SyncContext) -> AssetGraph:
                 location = node["definition"]["repository"]["location"]["name"]
                 graph.listings[asset_checks.NAME].complete.discard(location)
     counts = ", ".join(f"{name}: {count}" for name, count in sent.items())
-    log.info(f"asset graph: {len(graph.heads)} asset keys in {pages} pages ({counts} rows)")
+    log.info(f"asset graph: {len(graph.heads)} asset keys in {pages} pages ({counts} rows new or changed)")
     return graph
 
 

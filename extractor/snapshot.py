@@ -1,22 +1,27 @@
-"""Snapshot tables (the workspace's definitions): listing them, and what to delete once done.
+"""Snapshot tables (the workspace's definitions): listing them, what to send, and what to
+delete once done.
 
-The state keeps, per table and code location, the keys last synced. A key is deleted only
-when its location was listed completely and no location lists it any more; a location that
-failed to load keeps its keys (and its rows) untouched; a location gone from the workspace
-has all its keys deleted.
+The state keeps, per table and code location, the keys last synced, each with a digest of the
+row last sent. A listed row is sent only when it is new or changed since: an idle sync of a
+deployment with 20,000 assets sends none of them again. A key is deleted only when its
+location was listed completely and no location lists it any more; a location that failed to
+load keeps its keys (and its rows) untouched; a location gone from the workspace has all its
+keys deleted.
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
+import json
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from extractor.errors import DagsterConnectorError
 from extractor.events import Rows
 from extractor.log import log
+from extractor.repository_batch import RepositoryQuery, fetch_by_repository
 from extractor.transforms import Row
 from extractor.workspace import Repository, Workspace
 
@@ -24,21 +29,32 @@ if TYPE_CHECKING:
     from extractor.table import SyncContext
 
 T = TypeVar("T")
-Keys = dict[str, list[str]]  # code location -> primary keys
+Keys = dict[str, dict[str, str]]  # code location -> primary key -> digest of the row last sent
 # Failures of one part of a listing that skip that part with a warning.
 SKIPPABLE = (DagsterConnectorError, KeyError, TypeError)
 
 
+def row_digest(row: Row) -> str:
+    """A short fingerprint of a row's values (32 bits, to keep the state small: a change goes
+    unnoticed once in 4 billion changes)."""
+    text = json.dumps(row, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
 @dataclass
 class SnapshotListing:
-    """The keys one sync found for a table, by code location, and which locations it listed
-    in full."""
+    """The rows one sync found for a table (key -> digest, by code location), and which
+    locations it listed in full. `previous` is what the state held before this sync."""
 
-    found: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    found: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     complete: set[str] = field(default_factory=set)
+    previous: Keys = field(default_factory=dict)
 
-    def add(self, location: str, key: str) -> None:
-        self.found[location].add(key)
+    def add(self, location: str, row: Row) -> bool:
+        """Records a listed row; returns whether it must be sent (new or changed)."""
+        digest = row_digest(row)
+        self.found[location][row["id"]] = digest
+        return self.previous.get(location, {}).get(row["id"]) != digest
 
 
 def reconcile(
@@ -49,56 +65,59 @@ def reconcile(
     deleted: set[str] = set()
     snapshot: Keys = {}
     for location in set(previous) | set(listing.found):
-        before = set(previous.get(location, ()))
-        now = listing.found.get(location, set())
+        before = previous.get(location, {})
+        now = listing.found.get(location, {})
         if location in listing.complete or location not in workspace_locations:
-            deleted |= before - listed
-            keep = now
+            deleted |= set(before) - listed
+            keep = dict(now)
         else:  # present but not listed in full: nothing of it is deleted
-            keep = before | now
+            keep = {**before, **now}
         if keep:
-            snapshot[location] = sorted(keep)
+            snapshot[location] = dict(sorted(keep.items()))
     return sorted(deleted), snapshot
 
 
 async def fetch_per_repository(
-    context: SyncContext, what: str, fetch: Callable[[Repository], Awaitable[T]]
+    context: SyncContext,
+    what: str,
+    variants: Sequence[RepositoryQuery],
+    read: Callable[[Repository, dict[str, Any]], T],
+    variables: dict[str, Any] | None = None,
 ) -> tuple[Workspace, dict[Repository, T]]:
-    """Runs `fetch` for every repository of the workspace, concurrently.
+    """Asks `variants` (newest schema first) for every repository of the workspace, several
+    repositories per request, and `read`s each repository's answer.
 
-    A repository whose fetch fails is left out with a warning (so its location is not listed
-    in full, and nothing of it is deleted).
+    A repository whose answer fails, or can't be read, is left out with a warning (so its
+    location is not listed in full, and nothing of it is deleted).
     """
     workspace = await context.listed_workspace()
-
-    async def guarded(repository: Repository) -> T | None:
+    answers = await fetch_by_repository(context.client, variants, workspace.repositories, variables)
+    found: dict[Repository, T] = {}
+    for repository, answer in answers.items():
         try:
-            return await fetch(repository)
+            if isinstance(answer, Exception):
+                raise answer
+            found[repository] = read(repository, answer)
         except SKIPPABLE as error:
             log.warning(f"{what}: skipping repository {repository.label}: {error}")
-            return None
-
-    results = await asyncio.gather(*(guarded(repo) for repo in workspace.repositories))
-    return workspace, {
-        repository: result
-        for repository, result in zip(workspace.repositories, results)
-        if result is not None
-    }
+    return workspace, found
 
 
 async def send_listing(
     context: SyncContext, table: str, workspace: Workspace, rows: dict[Repository, list[Row]]
 ) -> SnapshotListing:
-    """Sends each repository's rows; returns what was listed, and which locations in full."""
-    listing = SnapshotListing(complete=set(workspace.loaded))
+    """Sends each repository's rows that are new or changed; returns what was listed, and
+    which locations in full."""
+    listing = SnapshotListing(complete=set(workspace.loaded), previous=context.state.snapshots.get(table, {}))
+    sent = 0
     for repository in workspace.repositories:
         if repository not in rows:
             listing.complete.discard(repository.location_name)
             continue
-        for row in rows[repository]:
-            listing.add(repository.location_name, row["id"])
-        if rows[repository]:
-            await context.send(Rows(table, rows[repository]))
+        changed = [row for row in rows[repository] if listing.add(repository.location_name, row)]
+        if changed:
+            await context.send(Rows(table, changed))
+            sent += len(changed)
     count = sum(len(found) for found in rows.values())
-    log.info(f"{table}: {count} rows from {len(workspace.repositories)} repositories")
+    log.info(f"{table}: {count} rows from {len(workspace.repositories)} repositories, {sent} new or changed")
     return listing

@@ -12,14 +12,14 @@
            "updated_until": ..., "created_until": ...,   # what this sync has seen so far
            "walks": [{"created_after": null, "created_before": 1700000000.0,
                       "cursor": "a1b2...", "cursor_created": 1699990000.0, ...}]}},
-     "snapshots": {"dagster_assets": {"analytics": ["warehouse/raw/orders", ...]}},
+     "snapshots": {"dagster_assets": {"analytics": {"warehouse/raw/orders": "3f2a...", ...}}},
      "tables": {"dagster_ticks": {...}}}   # each incremental table's own position
 
 Watermarks are Dagster's own times, never this machine's clock. `unfinished` holds at most
 `MAX_TRACKED_UNFINISHED` ids; past that, the oldest untracked one's creation time is kept
 instead and the next sync re-reads every run created since then. `snapshots` holds, per
-snapshot table and code location, the primary keys last synced: what is gone from a complete
-listing is deleted. `tables` holds each incremental table's position (its watermarks, the open
+snapshot table and code location, the primary keys last synced with a digest of each row:
+what is gone from a complete listing is deleted, and what is unchanged is not sent again. `tables` holds each incremental table's position (its watermarks, the open
 items it re-reads, its first sync's progress) as plain JSON that the table's module defines and
 reads back itself; it must stay small (bounded by the number of definitions, not of events).
 """
@@ -104,7 +104,7 @@ class SyncState:
 
     deployment: str | None = None
     runs: RunsState = field(default_factory=RunsState)
-    snapshots: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    snapshots: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # incremental tables' positions
 
     def table(self, name: str) -> dict[str, Any]:
@@ -204,9 +204,16 @@ def _run_sync(raw: dict[str, Any]) -> RunSync:
     )
 
 
-def _snapshots(raw: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+def _snapshots(raw: dict[str, Any]) -> dict[str, dict[str, dict[str, str]]]:
+    """Keys with the digests of their rows; a list of keys (an older connector's) has no
+    digests, so each of its rows is sent again once."""
     return {
-        str(table): {str(location): [str(key) for key in keys] for location, keys in by_location.items()}
+        str(table): {
+            str(location): {str(key): str(digest) for key, digest in keys.items()}
+            if isinstance(keys, dict)
+            else dict.fromkeys(map(str, keys), "")
+            for location, keys in by_location.items()
+        }
         for table, by_location in raw.items()
     }
 

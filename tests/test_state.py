@@ -31,8 +31,16 @@ def full_state() -> SyncState:
             first=False, walks=walks, rows_done=40, changed_after=95.0, updated_until=101.0, created_until=91.0
         ),
     )
-    snapshots = {"dagster_assets": {"loc_a": ["a/b", "a/c"]}, "dagster_schedules": {"loc_b": ["f00"]}}
+    snapshots = {"dagster_assets": {"loc_a": {"a/b": "1f2e3d4c", "a/c": ""}}, "dagster_schedules": {"loc_b": {"f00": "00ff00ff"}}}
     return SyncState(DEPLOYMENT, runs, snapshots)
+
+
+def test_an_older_connectors_snapshot_keys_are_read_without_digests():
+    """Its rows are all sent again once (no digest matches), then only what changes."""
+    raw = full_state().to_dict()
+    raw["snapshots"] = {"dagster_assets": {"loc_a": ["a/b", "a/c"]}}
+    restored, warning = SyncState.from_dict(raw, DEPLOYMENT)
+    assert warning is None and restored.snapshots == {"dagster_assets": {"loc_a": {"a/b": "", "a/c": ""}}}
 
 
 def test_a_v2_state_round_trips():
@@ -116,10 +124,10 @@ def test_a_saved_state_does_not_change_with_the_live_one():
     """update() saves a checkpoint's state in another thread while the extractor records the
     next snapshot: the saved dict must not see it."""
     state = SyncState(deployment="x")
-    state.snapshots["dagster_assets"] = {"loc": ["a"]}
+    state.snapshots["dagster_assets"] = {"loc": {"a": "1f2e3d4c"}}
     saved = state.to_dict()
-    state.snapshots["dagster_jobs"] = {"loc": ["loc:repo:job"]}
-    assert saved["snapshots"] == {"dagster_assets": {"loc": ["a"]}}
+    state.snapshots["dagster_jobs"] = {"loc": {"loc:repo:job": "00ff00ff"}}
+    assert saved["snapshots"] == {"dagster_assets": {"loc": {"a": "1f2e3d4c"}}}
 
 
 def test_incremental_tables_positions_round_trip_and_checkpoints_are_copies():

@@ -42,10 +42,8 @@ def code_location_row(entry: dict[str, Any]) -> Row:
 
 async def sync(context: SyncContext) -> SnapshotListing:
     workspace = await context.listed_workspace()
-    listing = SnapshotListing(complete=set(workspace.locations))
-    rows = [code_location_row(entry) for entry in workspace.entries]
-    for row in rows:
-        listing.add(row["id"], row["id"])
+    listing = SnapshotListing(complete=set(workspace.locations), previous=context.state.snapshots.get(NAME, {}))
+    rows = [row for row in map(code_location_row, workspace.entries) if listing.add(row["id"], row)]
     if rows:
         await context.send(Rows(NAME, rows))
     return listing

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from extractor.client import Operation, unwrap
-from extractor.errors import GraphQLError, ServerFailure
+from extractor.repository_batch import RepositoryQuery
 from extractor.snapshot import SnapshotListing, fetch_per_repository, send_listing
 from extractor.table import SyncContext, Table
 from extractor.transforms import Row
@@ -20,9 +19,7 @@ from extractor.workspace import Repository
 NAME = "dagster_jobs"
 IMPLICIT_ASSET_JOB_PREFIX = "__ASSET_JOB"
 
-_JOBS = """
-query {name}($repositorySelector: RepositorySelector!) {{
-  repositoryOrError(repositorySelector: $repositorySelector) {{
+_JOB_FIELDS = """
     __typename
     ... on Repository {{
       jobs {{
@@ -31,16 +28,17 @@ query {name}($repositorySelector: RepositorySelector!) {{
         owners {{ __typename ... on UserDefinitionOwner {{ email }} ... on TeamDefinitionOwner {{ team }} }}
       }}
     }}
-    ... on Error {{ message }}
-  }}
-}}"""
+    ... on Error {{ message }}"""
 
-JOBS = Operation("ConnectorJobs", _JOBS.format(name="ConnectorJobs", is_asset_job="isAssetJob"))
 # Dagster 1.11 fails to resolve `Job.isAssetJob` here (an AttributeError on `_batch_loader`):
 # without it, `is_asset_job` stays empty.
-JOBS_WITHOUT_ASSET_FLAG = Operation(
-    "ConnectorJobsUnflagged", _JOBS.format(name="ConnectorJobsUnflagged", is_asset_job="")
-)
+JOBS = (
+    RepositoryQuery(
+        "ConnectorJobs", "repositoryOrError", "Repository", _JOB_FIELDS.format(is_asset_job="isAssetJob"),
+        fallback_when="isAssetJob",
+    ),
+    RepositoryQuery("ConnectorJobsUnflagged", "repositoryOrError", "Repository", _JOB_FIELDS.format(is_asset_job="")),
+)  # fmt: skip
 
 
 def job_id(repository: Repository, name: str) -> str:
@@ -61,27 +59,16 @@ def job_row(job: dict[str, Any], repository: Repository) -> Row:
     }
 
 
-async def sync(context: SyncContext) -> SnapshotListing:
-    async def rows_of(repository: Repository) -> list[Row]:
-        variables = {"repositorySelector": repository.selector}
-        client = context.client
-        if JOBS.name not in client.unsupported_operations:
-            try:
-                data = await client.execute(JOBS, variables)
-            except (GraphQLError, ServerFailure) as error:
-                if "isAssetJob" not in str(error):
-                    raise
-                client.mark_unsupported(JOBS, error, JOBS_WITHOUT_ASSET_FLAG.name)
-        if JOBS.name in client.unsupported_operations:
-            data = await client.execute(JOBS_WITHOUT_ASSET_FLAG, variables)
-        found = unwrap(JOBS.name, data["repositoryOrError"], "Repository")
-        return [
-            job_row(job, repository)
-            for job in found["jobs"]
-            if not job["name"].startswith(IMPLICIT_ASSET_JOB_PREFIX)
-        ]
+def job_rows(repository: Repository, found: dict[str, Any]) -> list[Row]:
+    return [
+        job_row(job, repository)
+        for job in found["jobs"]
+        if not job["name"].startswith(IMPLICIT_ASSET_JOB_PREFIX)
+    ]
 
-    workspace, rows = await fetch_per_repository(context, "jobs", rows_of)
+
+async def sync(context: SyncContext) -> SnapshotListing:
+    workspace, rows = await fetch_per_repository(context, "jobs", JOBS, job_rows)
     return await send_listing(context, NAME, workspace, rows)
 
 

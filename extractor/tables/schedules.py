@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from extractor.client import Operation, unwrap
+from extractor.repository_batch import RepositoryQuery
 from extractor.snapshot import SnapshotListing, fetch_per_repository, send_listing
 from extractor.table import SyncContext, Table
 from extractor.transforms import Row
@@ -16,11 +16,11 @@ from extractor.workspace import Repository
 
 NAME = "dagster_schedules"
 
-SCHEDULES = Operation(
+SCHEDULES = RepositoryQuery(
     "ConnectorSchedules",
+    "schedulesOrError",
+    "Schedules",
     """
-query ConnectorSchedules($repositorySelector: RepositorySelector!) {
-  schedulesOrError(repositorySelector: $repositorySelector) {
     __typename
     ... on Schedules {
       results {
@@ -28,9 +28,7 @@ query ConnectorSchedules($repositorySelector: RepositorySelector!) {
         scheduleState { selectorId status runningCount }
       }
     }
-    ... on Error { message }
-  }
-}""",
+    ... on Error { message }""",
 )
 
 
@@ -50,13 +48,10 @@ def schedule_row(schedule: dict[str, Any], repository: Repository) -> Row:
 
 
 async def sync(context: SyncContext) -> SnapshotListing:
-    async def rows_of(repository: Repository) -> list[Row]:
-        variables = {"repositorySelector": repository.selector}
-        data = await context.client.execute(SCHEDULES, variables)
-        schedules = unwrap(SCHEDULES.name, data["schedulesOrError"], "Schedules")["results"]
-        return [schedule_row(schedule, repository) for schedule in schedules]
+    def rows_of(repository: Repository, found: dict[str, Any]) -> list[Row]:
+        return [schedule_row(schedule, repository) for schedule in found["results"]]
 
-    workspace, rows = await fetch_per_repository(context, "schedules", rows_of)
+    workspace, rows = await fetch_per_repository(context, "schedules", [SCHEDULES], rows_of)
     return await send_listing(context, NAME, workspace, rows)
 
 

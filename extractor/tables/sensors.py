@@ -14,7 +14,8 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
-from extractor.client import DagsterClient, Operation, unwrap
+from extractor.client import DagsterClient
+from extractor.repository_batch import RepositoryQuery
 from extractor.runs import unfinished_runs
 from extractor.snapshot import SnapshotListing, fetch_per_repository, send_listing
 from extractor.table import SyncContext, Table
@@ -25,23 +26,17 @@ NAME = "dagster_sensors"
 REPOSITORY_TAG = ".dagster/repository"
 SENSOR_TAG = "dagster/sensor_name"
 
-_SENSORS = """
-query {name}($repositorySelector: RepositorySelector!) {{
-  sensorsOrError(repositorySelector: $repositorySelector) {{
+_SENSOR_FIELDS = """
     __typename
     ... on Sensors {{
       results {{ name {sensor_type} targets {{ pipelineName }} sensorState {{ selectorId status }} }}
     }}
-    ... on Error {{ message }}
-  }}
-}}"""
+    ... on Error {{ message }}"""
 
-SENSORS = Operation(
-    "ConnectorSensors", _SENSORS.format(name="ConnectorSensors", sensor_type="sensorType")
-)
 # For servers older than `Sensor.sensorType`: `sensor_type` stays empty.
-SENSORS_WITHOUT_TYPE = Operation(
-    "ConnectorSensorsUntyped", _SENSORS.format(name="ConnectorSensorsUntyped", sensor_type="")
+SENSORS = (
+    RepositoryQuery("ConnectorSensors", "sensorsOrError", "Sensors", _SENSOR_FIELDS.format(sensor_type="sensorType")),
+    RepositoryQuery("ConnectorSensorsUntyped", "sensorsOrError", "Sensors", _SENSOR_FIELDS.format(sensor_type="")),
 )
 
 
@@ -85,14 +80,6 @@ async def fetch_active_runs_by_sensor_name(
     return active
 
 
-async def fetch_sensors(client: DagsterClient, repository: Repository) -> list[dict[str, Any]]:
-    """The repository's `Sensor` objects."""
-    data = await client.execute_compatible(
-        [SENSORS, SENSORS_WITHOUT_TYPE], {"repositorySelector": repository.selector}
-    )
-    return unwrap(SENSORS.name, data["sensorsOrError"], "Sensors")["results"]
-
-
 async def sensor_rows(
     client: DagsterClient,
     sensors_by_repository: dict[Repository, list[dict[str, Any]]],
@@ -126,9 +113,7 @@ async def sync(context: SyncContext) -> SnapshotListing:
     statuses, page_size = context.server.not_finished_statuses, context.settings.page_size
     active_by_name, (workspace, sensors) = await asyncio.gather(
         fetch_active_runs_by_sensor_name(context.client, statuses, page_size),
-        fetch_per_repository(
-            context, "sensors", lambda repository: fetch_sensors(context.client, repository)
-        ),
+        fetch_per_repository(context, "sensors", SENSORS, lambda _, found: found["results"]),
     )
     rows = await sensor_rows(context.client, sensors, active_by_name, statuses, page_size)
     return await send_listing(context, NAME, workspace, rows)

@@ -3,9 +3,9 @@
 Keyed by `tickId` (Dagster's storage id; `InstigationTick.id` differs between versions).
 Ticks are never deleted: Dagster purges old skipped sensor ticks, the destination keeps them.
 
-Each sync asks, per repository, one request for its schedules and one for its sensors, each
-with its latest `BATCH_TICKS` ticks (`ticks(limit:)` with no other argument is answered for
-the whole repository by one batched query). Per instigator (state: `extractor/tick_state.py`):
+Each sync asks for every repository's schedules, and for their sensors, each with its latest
+`BATCH_TICKS` ticks (`ticks(limit:)` with no other argument is answered for the whole
+repository by one batched query), several repositories per request (`repository_batch.py`). Per instigator (state: `extractor/tick_state.py`):
   * the ticks at or after its watermark (the newest timestamp synced), those made since the
     last sync (a larger tickId), and those last seen STARTED are sent: when nothing is new,
     that is the latest tick alone (a schedule tick can be retried in place: FAILURE, then
@@ -30,6 +30,7 @@ from extractor.client import DagsterClient, Operation, unwrap
 from extractor.errors import ResultError
 from extractor.events import Rows
 from extractor.log import log
+from extractor.repository_batch import REPOSITORIES_PER_REQUEST, RepositoryQuery, fetch_by_repository
 from extractor.snapshot import SKIPPABLE
 from extractor.table import SyncContext, Table
 from extractor.tick_state import KINDS, MAX_OPEN_TICKS, InstigatorPosition, TickPositions, TickWalk
@@ -47,8 +48,6 @@ PROGRESS_INTERVAL_SECONDS = 30.0
 _TICK_FIELDS = "tickId status timestamp endTimestamp runIds runKeys skipReason error { message }"
 
 _BATCH = """
-query {name}($repositorySelector: RepositorySelector!, $limit: Int!) {{
-  {root}(repositorySelector: $repositorySelector) {{
     __typename
     ... on {typename} {{
       results {{
@@ -56,35 +55,18 @@ query {name}($repositorySelector: RepositorySelector!, $limit: Int!) {{
         {state} {{ selectorId instigationType ticks(limit: $limit) {{ {fields} }} }}
       }}
     }}
-    ... on Error {{ message }}
-  }}
-}}"""
+    ... on Error {{ message }}"""
 
-SCHEDULE_TICKS = Operation(
-    "ConnectorScheduleTicks",
-    _BATCH.format(
-        name="ConnectorScheduleTicks",
-        root="schedulesOrError",
-        typename="Schedules",
-        state="scheduleState",
-        fields=_TICK_FIELDS,
-    ),
-)
-SENSOR_TICKS = Operation(
-    "ConnectorSensorTicks",
-    _BATCH.format(
-        name="ConnectorSensorTicks",
-        root="sensorsOrError",
-        typename="Sensors",
-        state="sensorState",
-        fields=_TICK_FIELDS,
-    ),
-)
-# kind -> (operation, root field, result type, state field)
-_BATCHES = {
-    "schedules": (SCHEDULE_TICKS, "schedulesOrError", "Schedules", "scheduleState"),
-    "sensors": (SENSOR_TICKS, "sensorsOrError", "Sensors", "sensorState"),
-}
+SCHEDULE_TICKS = RepositoryQuery(
+    "ConnectorScheduleTicks", "schedulesOrError", "Schedules",
+    _BATCH.format(typename="Schedules", state="scheduleState", fields=_TICK_FIELDS), {"limit": "Int!"},
+)  # fmt: skip
+SENSOR_TICKS = RepositoryQuery(
+    "ConnectorSensorTicks", "sensorsOrError", "Sensors",
+    _BATCH.format(typename="Sensors", state="sensorState", fields=_TICK_FIELDS), {"limit": "Int!"},
+)  # fmt: skip
+# kind -> the per-repository query of its instigators with their latest ticks, and the state field
+_BATCHES = {"schedules": (SCHEDULE_TICKS, "scheduleState"), "sensors": (SENSOR_TICKS, "sensorState")}
 
 INSTIGATOR_TICKS = Operation(
     "ConnectorInstigatorTicks",
@@ -173,14 +155,6 @@ def plan_batch(
     return position, send
 
 
-async def fetch_batch(client: DagsterClient, repository: Repository, kind: str) -> list[dict[str, Any]]:
-    """The repository's schedules or sensors, each with its `InstigationState` and latest ticks."""
-    operation, root, typename, _ = _BATCHES[kind]
-    variables = {"repositorySelector": repository.selector, "limit": BATCH_TICKS}
-    data = await client.execute(operation, variables)
-    return unwrap(operation.name, data[root], typename)["results"]
-
-
 async def fetch_instigator_ticks(
     client: DagsterClient, instigator: Instigator, before: float | None, after: float | None
 ) -> list[dict[str, Any]]:
@@ -211,9 +185,7 @@ class TickSync:
         dropped = 0
         if workspace.locations:  # none at all (a redeploy?) is not "every instigator is gone"
             dropped = self._positions.drop_gone_repositories(workspace)
-        await _all(
-            self._sync_kind(repository, kind) for repository in workspace.repositories for kind in KINDS
-        )
+        await _all(self._sync_kind(workspace.repositories, kind) for kind in KINDS)
         await self._context.checkpoint()
         log.info(
             f"{NAME}: {self._rows} rows; {self._batches} batch requests for {self._instigators} "
@@ -222,11 +194,21 @@ class TickSync:
             + (f"; {dropped} instigators gone from the workspace forgotten" if dropped else "")
         )
 
-    async def _sync_kind(self, repository: Repository, kind: str) -> None:
-        """The latest ticks of a repository's schedules (or sensors), then the walks and
-        re-reads each of them needs."""
+    async def _sync_kind(self, repositories: list[Repository], kind: str) -> None:
+        """The latest ticks of every repository's schedules (or sensors), several repositories
+        per request, then the walks and re-reads each of them needs."""
+        query, _ = _BATCHES[kind]
+        answers = await fetch_by_repository(self._context.client, [query], repositories, {"limit": BATCH_TICKS})
+        self._batches += -(-len(repositories) // REPOSITORIES_PER_REQUEST)
+        await _all(self._sync_repository(repository, kind, answer) for repository, answer in answers.items())
+
+    async def _sync_repository(
+        self, repository: Repository, kind: str, answer: dict[str, Any] | Exception
+    ) -> None:
         try:
-            planned = await self._read_batch(repository, kind)
+            if isinstance(answer, Exception):
+                raise answer
+            planned = await self._read_batch(repository, kind, answer["results"])
         except SKIPPABLE as error:
             log.warning(f"{NAME}: skipping the {kind} of repository {repository.label}: {error}")
             return
@@ -237,12 +219,10 @@ class TickSync:
         )
 
     async def _read_batch(
-        self, repository: Repository, kind: str
+        self, repository: Repository, kind: str, results: list[dict[str, Any]]
     ) -> list[tuple[Instigator, InstigatorPosition, set[str]]]:
         """Sends what the batch holds to send; returns each instigator, its position and the
         ids of the ticks read."""
-        results = await fetch_batch(self._context.client, repository, kind)
-        self._batches += 1
         saved = self._positions.of_kind(repository, kind)
         rows: list[Row] = []
         sent = 0
@@ -251,7 +231,7 @@ class TickSync:
             if len(rows) >= SEND_ROWS:
                 await self._send(rows)
                 sent, rows = sent + len(rows), []
-            state = result[_BATCHES[kind][3]]
+            state = result[_BATCHES[kind][1]]
             instigator = Instigator(
                 repository, kind, result["name"], state["selectorId"], state.get("instigationType")
             )
@@ -260,7 +240,6 @@ class TickSync:
             self._warn_dropped(instigator, position.note(send))
             rows += [tick_row(tick, instigator) for tick in send]
             planned.append((instigator, position, {tick["tickId"] for tick in ticks}))
-        del results
         self._instigators += len(planned)
         await self._send(rows)
         for instigator, position, _ in planned:  # every row of the batch is sent

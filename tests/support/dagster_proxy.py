@@ -36,6 +36,7 @@ Body = dict[str, Any] | str | bytes
 Answer = tuple[int, Body, Mapping[str, str] | None]
 Hook = Callable[[Payload], None]
 Responder = Callable[[Payload], Answer | None]
+Rewriter = Callable[[Payload, int, Any], Answer | None]  # (request, upstream status, its JSON)
 
 # Not forwarded in either direction: hop-by-hop headers, and those aiohttp sets itself.
 _SKIPPED_HEADERS = frozenset(
@@ -59,6 +60,7 @@ class DagsterProxy:
         self._limits: dict[str, int] = {}
         self._hook: Hook | None = None
         self._responder: Responder | None = None
+        self._rewriter: Rewriter | None = None
         self._requests: list[Payload] = []
         self._errors: list[BaseException] = []
         self._workers = workers
@@ -165,11 +167,17 @@ class DagsterProxy:
         with self._lock:
             self._responder = responder
 
+    def rewrite_answers(self, rewriter: Rewriter | None) -> None:
+        """Lets `rewriter(payload, status, answer)` change upstream's JSON answers to GraphQL
+        requests: it returns None (send it as it came) or `(status, body, headers)`."""
+        with self._lock:
+            self._rewriter = rewriter
+
     def clear_rules(self) -> None:
         """Removes every rule: the proxy forwards everything unchanged again."""
         with self._lock:
             self._limits.clear()
-            self._hook = self._responder = None
+            self._hook = self._responder = self._rewriter = None
 
     @property
     def requests(self) -> list[Payload]:
@@ -210,7 +218,27 @@ class DagsterProxy:
                 return web.Response(status=502, text=f"proxy rule failed: {error!r}")
             if payload != received:  # otherwise the client's bytes go through as they came
                 body = json.dumps(payload).encode()
+            with self._lock:
+                rewriter = self._rewriter
+            if rewriter is not None:
+                return await self._rewritten(request, body, payload, rewriter)
         return await self._forward(request, body)
+
+    async def _rewritten(
+        self, request: web.Request, body: bytes, payload: Payload, rewriter: Rewriter
+    ) -> web.Response:
+        response = await self._forward(request, body)
+        try:
+            answer = json.loads(response.body)
+        except (TypeError, ValueError):
+            return response
+        try:
+            rewritten = await self._in_worker(lambda p: rewriter(p, response.status, answer), payload)
+        except Exception as error:  # reported again when the `with` block ends
+            with self._lock:
+                self._errors.append(error)
+            return web.Response(status=502, text=f"proxy rule failed: {error!r}")
+        return response if rewritten is None else _response(*rewritten)
 
     async def _in_worker(self, function: Callable[[Payload], Any], payload: Payload) -> Any:
         assert self._executor is not None
