@@ -351,8 +351,8 @@ def dump_asset_definitions(seeder: Any) -> list[dict[str, Any]]:
                     "id": _key(snap.asset_key),
                     "code_location": location.name,
                     "group_name": snap.group_name,
-                    # "team:NAME" in definitions; GraphQL's TeamAssetOwner.team is NAME
-                    "owners": [owner.removeprefix("team:") for owner in snap.owners or []],
+                    # "team:NAME" in definitions (the connector's form too, as for jobs)
+                    "owners": list(snap.owners or []),
                     "tags": dict(snap.tags or {}),
                     "kinds": sorted(kinds),  # a set in Dagster: any order
                     "is_partitioned": partitions_def is not None,

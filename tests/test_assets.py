@@ -62,7 +62,7 @@ def test_every_defined_asset_once_with_its_definition_details():
     assert sorted(assets) == ["ops/report", "raw/events", "warehouse/customers", "warehouse/orders"]
     orders = assets["warehouse/orders"]
     assert (orders["code_location"], orders["repository"], orders["group_name"]) == ("analytics", "__repository__", "marts")
-    assert orders["owners"] == ["ana@example.com", "data"]
+    assert orders["owners"] == ["ana@example.com", "team:data"]  # as in definitions, and in dagster_jobs
     assert orders["tags"] == {"dagster/kind/snowflake": "", "tier": "gold"} and orders["kinds"] == ["snowflake"]
     assert (orders["is_partitioned"], orders["partition_count"], orders["materialized_partition_count"], orders["failed_partition_count"]) == (True, 14, 12, 1)
     assert orders["freshness_policy"] == {"type": "TimeWindow", "failWindowSeconds": 3600, "warnWindowSeconds": None}

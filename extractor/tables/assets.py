@@ -31,7 +31,7 @@ def rows_of(asset: dict[str, Any]) -> list[Row]:
             "code_location": repository["location"]["name"],
             "repository": repository["name"],
             "group_name": definition.get("groupName"),
-            "owners": [owner.get("email") or owner.get("team") for owner in definition.get("owners") or ()],
+            "owners": [owner.get("email") or f"team:{owner.get('team')}" for owner in definition.get("owners") or ()],
             "tags": {tag["key"]: tag["value"] for tag in definition.get("tags") or ()},
             "kinds": list(definition.get("kinds") or ()),
             "is_partitioned": definition.get("isPartitioned"),
