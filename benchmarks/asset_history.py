@@ -42,7 +42,7 @@ def definition_details(path: list[str], checks: list[str]) -> dict[str, Any]:
 def expected_details(path: list[str]) -> dict[str, Any]:
     """The `dagster_assets` columns `definition_details` gives, as the connector writes them."""
     return {
-        "group_name": path[1] if len(path) == 3 else "metrics", "owners": ["data"],
+        "group_name": path[1] if len(path) == 3 else "metrics", "owners": ["team:data"],
         "tags": {"dagster/kind/dbt": ""}, "kinds": ["dbt"], "is_partitioned": False,
         "partition_count": None, "materialized_partition_count": None, "failed_partition_count": None,
         "freshness_policy": None, "job_names": ["__ASSET_JOB"], "is_observable": False, "is_materializable": True,
