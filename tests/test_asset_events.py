@@ -155,3 +155,20 @@ def test_a_key_gone_between_the_listing_and_its_walk_is_skipped():
 def test_storage_ids_are_read_from_dagsters_cursor():
     assert storage_id(_event_cursor(4321)) == 4321
     assert storage_id("not a cursor") is None and storage_id(None) is None
+
+
+def test_a_long_walk_checkpoints_its_rows_without_claiming_its_asset_done(monkeypatch):
+    """The SDK holds upserted rows until a checkpoint: one asset's long history must not wait
+    for its walk's end (memory), and the position must not move before it (a kill re-reads)."""
+    monkeypatch.setattr("extractor.tables.asset_events.CHECKPOINT_ROWS", 40)
+    fake = deployment()
+    events = sync(fake, SyncState(deployment="dagster.test/graphql"))
+    orders = [i for i, e in enumerate(events) if isinstance(e, Rows) and e.table == NAME
+              and any(row["asset_key"] == "warehouse/orders" for row in e.rows)]  # fmt: skip
+    assert len(orders) >= 2  # 130 events: more than one page
+    between = [e for e in events[orders[0] : orders[-1]] if isinstance(e, Checkpoint)]
+    assert between, "no checkpoint while warehouse/orders was walked"
+    for checkpoint in between:  # none claims warehouse/orders done before its last page
+        done = (checkpoint.state["tables"].get(NAME, {}).get("sync") or {}).get("done_until")
+        assert done is None or done < ["warehouse", "orders"]
+    assert {row["id"] for row in rows(events).values()} == set(rows(events))
