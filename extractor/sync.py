@@ -31,6 +31,10 @@ from extractor.workspace import Workspace, load_workspace
 
 T = TypeVar("T")
 CHANNEL_ITEMS = 4  # events held between the extractor and update(): about 2 pages
+# A checkpoint at least every this many rows sent, whichever tables sent them: the SDK holds
+# upserted rows in memory until a checkpoint. Safe at any moment: a table's position never
+# names rows not yet sent (extractor/table.py).
+CHECKPOINT_ROWS = 5000
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -52,6 +56,7 @@ class _Extraction:
         self._state = state
         self._channel = channel
         self._unsaved = False  # rows or deletes sent since the last checkpoint
+        self._unsaved_rows = 0
 
     async def run(self) -> None:
         async with DagsterClient(self._settings) as client:
@@ -92,10 +97,14 @@ class _Extraction:
     async def _send(self, event: Rows | Deletes) -> None:
         await self._channel.put(event)
         self._unsaved = True
+        self._unsaved_rows += len(event.rows) if isinstance(event, Rows) else len(event.keys)
+        if self._unsaved_rows >= CHECKPOINT_ROWS:
+            await self._checkpoint()
 
     async def _checkpoint(self) -> None:
         await self._channel.put(Checkpoint(self._state.to_dict()))
         self._unsaved = False
+        self._unsaved_rows = 0
 
     async def _sync(self, table: Table, context: SyncContext) -> SnapshotListing | Exception | None:
         """Runs one table's sync. A required table's failure is returned (raised once every

@@ -160,7 +160,7 @@ def test_storage_ids_are_read_from_dagsters_cursor():
 def test_a_long_walk_checkpoints_its_rows_without_claiming_its_asset_done(monkeypatch):
     """The SDK holds upserted rows until a checkpoint: one asset's long history must not wait
     for its walk's end (memory), and the position must not move before it (a kill re-reads)."""
-    monkeypatch.setattr("extractor.tables.asset_events.CHECKPOINT_ROWS", 40)
+    monkeypatch.setattr("extractor.sync.CHECKPOINT_ROWS", 40)
     fake = deployment()
     events = sync(fake, SyncState(deployment="dagster.test/graphql"))
     orders = [i for i, e in enumerate(events) if isinstance(e, Rows) and e.table == NAME

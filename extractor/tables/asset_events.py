@@ -38,7 +38,6 @@ from extractor.table import SyncContext, Table
 from extractor.transforms import Row, asset_key_id, utc_datetime_from_millis
 
 NAME = "dagster_asset_events"
-CHECKPOINT_ROWS = 5000  # a checkpoint at least every this many rows, however long the walks
 OPERATION = "ConnectorAssetEvents"
 EVENT_TYPES = {
     "MaterializationEvent": "MATERIALIZATION",
@@ -134,7 +133,7 @@ async def sync(context: SyncContext) -> None:
     progress = position["sync"]
     since = progress["since"]
     assets = to_read(graph.heads, since, progress["done_until"])
-    counted = {"rows": 0, "pages": 0, "unsaved": 0}
+    counted = {"rows": 0, "pages": 0}
 
     async def fetch(walks: list[tuple[Walk[AssetHead], int]]) -> list[Step]:
         operation, variables = events_operation(walks)
@@ -145,17 +144,10 @@ async def sync(context: SyncContext) -> None:
         counted["pages"] += 1
         if step.results:
             counted["rows"] += len(step.results)
-            counted["unsaved"] += len(step.results)
             await context.send(Rows(NAME, [event_row(walk.item.path, event) for event in step.results]))
-        if counted["unsaved"] >= CHECKPOINT_ROWS:
-            # Commits the rows sent (the SDK holds them until a checkpoint) without moving the
-            # position: walks still going on are read again after a kill.
-            counted["unsaved"] = 0
-            await context.checkpoint()
 
     async def on_progress(done: int) -> None:
         progress["done_until"] = list(assets[done - 1].path)
-        counted["unsaved"] = 0
         await context.checkpoint()
 
     log.info(f"{NAME}: reading the events of {len(assets)} of {len(graph.heads)} asset keys")
