@@ -111,6 +111,9 @@ class CheckHistory:
     def __init__(self, checks: list[tuple[list[str], str]], executions_per_check: int, now_ms: int) -> None:
         self.checks = checks
         self.index = {(json.dumps(path), name): q for q, (path, name) in enumerate(checks)}
+        self.names_by_asset: dict[tuple[str, ...], list[str]] = {}  # an asset's checks, in O(1)
+        for path, name in checks:
+            self.names_by_asset.setdefault(tuple(path), []).append(name)
         self.q = len(checks)
         self.per_check = executions_per_check
         self.now_ms = now_ms

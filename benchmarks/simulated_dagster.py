@@ -1212,8 +1212,7 @@ class SimulatedDagster:
     def _definition_details(self, path: list[str]) -> dict[str, Any]:
         """The `AssetNode` fields beyond the key and location (checks on the first assets of
         each location)."""
-        checks = [name for (checked, name) in self.check_history().checks if checked == path]
-        return definition_details(path, checks)
+        return definition_details(path, self.check_history().names_by_asset.get(tuple(path), []))
 
     def asset_history(self) -> AssetHistory:
         """The event log of the keys with events (built once, from the model's keys)."""
