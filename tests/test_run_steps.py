@@ -101,7 +101,8 @@ def test_a_retried_step_has_one_attempt_per_try():
 # --- first syncs -------------------------------------------------------------------------------
 
 
-async def test_a_first_sync_reads_the_steps_of_every_finished_run_in_bounded_batches():
+async def test_a_first_sync_reads_the_steps_of_every_finished_run_in_bounded_batches(monkeypatch):
+    monkeypatch.setattr("extractor.tables.run_steps.CHECKPOINT_SECONDS", 0.0)
     statuses = {3: "STARTED", 7: "QUEUED", 11: "FAILURE", 12: "CANCELED"}
     fake = FakeDagster([run_with_steps(i, statuses.get(i, "SUCCESS")) for i in range(45)])
     state = SyncState(deployment="x")
@@ -132,8 +133,29 @@ async def test_a_clamped_limit_still_reads_every_run_of_a_batch():
     assert [len(batch) for batch in step_requests(fake)][:3] == [10, 6, 2]  # the rest of the batch
 
 
+async def test_batches_are_checkpointed_at_most_every_few_seconds_and_recorded_after_each_send(monkeypatch):
+    """A checkpoint makes the destination write what it holds: one per 20-run batch was the
+    first sync's bottleneck. The position is in the state after each batch all the same, so
+    any table's checkpoint saves it: a sync stopped at any send resumes after the last batch
+    sent, reading none twice."""
+    monkeypatch.setattr("extractor.tables.run_steps.STEPS_BATCH", 5)
+    fake = FakeDagster([run_with_steps(i) for i in range(40)])
+    first = await sync_steps(fake, SyncState(deployment="x"), TABLE, page_size="20")
+    assert len(first.checkpoints) == 1  # the final one: this sync took far less than CHECKPOINT_SECONDS
+    expected = all_keys(*range(40))
+    assert len(first.states_at_send) == 8 and keys(first.rows) == expected
+    for stop in range(1, len(first.states_at_send)):
+        saved = keys(first.rows[: first.rows_at_send[stop]])
+        state, warning = SyncState.from_dict(first.states_at_send[stop], "x")
+        assert warning is None
+        resumed = await sync_steps(fake, state, TABLE, page_size="20")
+        assert saved | keys(resumed.rows) == expected, f"stopped at send {stop}"
+        assert not saved & keys(resumed.rows), "nothing read again"
+
+
 async def test_a_first_sync_stopped_at_any_checkpoint_resumes_after_the_last_batch_saved(monkeypatch):
     monkeypatch.setattr("extractor.tables.run_steps.STEPS_BATCH", 5)  # 4 batches a page
+    monkeypatch.setattr("extractor.tables.run_steps.CHECKPOINT_SECONDS", 0.0)
     fake = FakeDagster([run_with_steps(i, "STARTED" if i == 5 else "SUCCESS") for i in range(50)])
     first = await sync_steps(fake, SyncState(deployment="x"), TABLE, page_size="20")
     assert first.checkpoints[0]["tables"][NAME]["sync"]["walk"]["cursor"] == "run-00045"

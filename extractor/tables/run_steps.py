@@ -6,8 +6,8 @@ look-back, statuses: [SUCCESS, FAILURE, CANCELED]})`, newest created first (the 
 `extractor/runs.py`: clamp-safe, and safe when its cursor run is deleted); a first sync reads
 the runs finished in the last `step_history_days` (0: every finished run). Their steps are then read `STEPS_BATCH` runs per request
 (`extractor/step_stats.py`), `BATCHES_IN_FLIGHT` requests at a time, and saved in the walk's
-order, each batch followed by a checkpoint naming its last run as the walk's cursor: a sync
-killed at any point resumes after the last batch saved. W is the newest update time of the
+order, each batch's last run then recorded as the walk's cursor, with a checkpoint at least
+every `CHECKPOINT_SECONDS`: a sync killed at any point resumes after the last batch checkpointed. W is the newest update time of the
 runs read, capped at the sync's start in Dagster's clock (a run that finishes while a walk is
 under way has a later update time, so the next sync reads it). A run finished with an update
 time more than the look-back before W (a worker clock far behind) is not read.
@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from extractor.client import unwrap
-from extractor.concurrency import gather_all
+from extractor.concurrency import in_order
 from extractor.documents import RUNS_COUNT
 from extractor.errors import DagsterConnectorError
 from extractor.events import Rows
@@ -51,6 +52,7 @@ STEPS_BATCH = 20  # runs per stepStats request (at most `page_size`)
 BATCHES_IN_FLIGHT = 2
 MAX_RECENT_RUNS = 500
 PROGRESS_INTERVAL_SECONDS = 10.0
+CHECKPOINT_SECONDS = 5.0  # at most this much work is read again after a kill
 
 
 def iso_utc(epoch_seconds: float | None) -> str | None:
@@ -132,6 +134,7 @@ class RunStepsSync:
         self._requests = 0
         self._started = time.monotonic()
         self._last_progress = self._started
+        self._checkpointed_at = self._started
         self._runs_at_start = 0
 
     async def run(self) -> None:
@@ -150,13 +153,12 @@ class RunStepsSync:
         batch_size = min(STEPS_BATCH, settings.page_size)
         async for page in pages:
             batches = [page.runs[i : i + batch_size] for i in range(0, len(page.runs), batch_size)]
-            for start in range(0, len(batches), BATCHES_IN_FLIGHT):
-                group = batches[start : start + BATCHES_IN_FLIGHT]
-                steps = await gather_all(self._read(batch) for batch in group)
-                for batch, found in zip(group, steps):
-                    last = batch[-1]  # the walk's position once this batch is saved
-                    walk = replace(page.walk, cursor=last["runId"], cursor_created=last["creationTime"])
-                    await self._save(batch, found, walk)
+            reads = [partial(self._read, batch) for batch in batches]
+            # The next batches are read while this one is saved; each is saved in the walk's order.
+            async for batch, found in in_order(reads, BATCHES_IN_FLIGHT):
+                last = batch[-1]  # the walk's position once this batch is saved
+                walk = replace(page.walk, cursor=last["runId"], cursor_created=last["creationTime"])
+                await self._save(batch, found, walk)
             sync.walk = page.walk
         self._finish()
         if position.to_dict() != self._checkpointed:
@@ -195,14 +197,16 @@ class RunStepsSync:
         """Whether the last sync read this run's steps, at this update time."""
         return self._position.recent.get(run["runId"]) == run.get("updateTime")
 
-    async def _read(self, batch: list[dict[str, Any]]) -> StepStats:
+    async def _read(self, batch: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], StepStats]:
         wanted = [run["runId"] for run in batch if not self._read_already(run)]
         if wanted:
             self._requests += 1
-        return await fetch_step_stats(self._context.client, wanted)
+        return batch, await fetch_step_stats(self._context.client, wanted)
 
     async def _save(self, batch: list[dict[str, Any]], found: StepStats, walk: RunWalk) -> None:
-        """Sends a batch's steps, then a checkpoint naming its last run as the walk's cursor."""
+        """Sends a batch's steps, then records its last run as the walk's cursor in the state;
+        a checkpoint follows when the last one is `CHECKPOINT_SECONDS` old (a checkpoint makes
+        the destination write what it holds: one per 20-run batch made it the bottleneck)."""
         sync = self._position.sync
         assert sync is not None
         rows = [row for run_id, steps in found.items() for row in step_rows(run_id, steps)]
@@ -218,7 +222,9 @@ class RunStepsSync:
         if rows:
             await self._context.send(Rows(NAME, rows))
         if found or rows:
-            await self._checkpoint()
+            self._record()  # any table's next checkpoint saves it
+            if time.monotonic() - self._checkpointed_at >= CHECKPOINT_SECONDS:
+                await self._checkpoint()
         self._log_progress(final=False)
 
     def _forget_below(self) -> float | None:
@@ -264,10 +270,15 @@ class RunStepsSync:
         self._log_progress(final=True)
         position.sync = None
 
-    async def _checkpoint(self) -> None:
+    def _record(self) -> None:
+        """Copies the position into the state (only ever after its rows were sent)."""
         self._checkpointed = self._position.to_dict()
         self._saved.clear()
         self._saved.update(self._checkpointed)
+
+    async def _checkpoint(self) -> None:
+        self._record()
+        self._checkpointed_at = time.monotonic()
         await self._context.checkpoint()
 
     def _log_progress(self, final: bool) -> None:

@@ -25,6 +25,10 @@ class TableSync:
     deletes: list[dict] = field(default_factory=list)
     checkpoints: list[dict] = field(default_factory=list)
     rows_at_checkpoint: list[int] = field(default_factory=list)
+    # The state as each send found it, and the rows sent before: what another table's
+    # checkpoint at that moment would commit.
+    states_at_send: list[dict] = field(default_factory=list)
+    rows_at_send: list[int] = field(default_factory=list)
 
     def saved_rows(self, checkpoint: int) -> list[dict]:
         """The rows committed by checkpoint number `checkpoint`."""
@@ -38,6 +42,8 @@ async def sync_table(fake: FakeDagster, state: SyncState, table: Table, **tuning
 
     async def send(event: Rows | Deletes) -> None:
         assert event.table == table.name
+        result.states_at_send.append(state.to_dict())
+        result.rows_at_send.append(len(result.rows))
         if isinstance(event, Rows):
             result.rows.extend(event.rows)
         else:
