@@ -1,19 +1,26 @@
-"""How long the connector takes to sync a deployment's assets on a real dagster-webserver.
+"""How fast a real dagster-webserver answers the connector's asset listing, by reading shape.
 
 Writes a code location with N assets (chains of 50 dependencies), starts the demo Dagster
-(`.venv-dagster`) on 127.0.0.1 with it, optionally reports one materialization per asset, and
-runs `fivetran debug` several times; the time of the asset part is read from the connector's
-log (from "connected" to "assets: N rows"). Prints each run and the median, per 1,000 assets.
+(`.venv-dagster`) on 127.0.0.1 with it, optionally reports one materialization per asset, then
+times, alternately and `--repeat` times each, two ways of reading every asset with the
+connector's own selection (`extractor.asset_graph`):
 
-    .venv/bin/python benchmarks/real_assets.py --assets 3000 --materialize --repeat 3
+  cursor  `assetsOrError(cursor, limit: 1000)` walked page after page, the next page asked for
+          as soon as its cursor is known (the connector's shape until this script's commit);
+  keyed   the bare keys by cursor (`ConnectorAssetKeys`), then the details by key
+          (`ConnectorAssetGraph`), 1,000 keys a request, `--in-flight` requests at once.
+
+Prints each run and the medians, per 1,000 assets.
+
+    .venv/bin/python benchmarks/real_assets.py --assets 10000 --materialize --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -21,14 +28,23 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime
 from pathlib import Path
+
+import aiohttp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from demo.dagster_demo import DAGSTER_YAML, default_dagster_python, free_port  # noqa: E402
-from tests.support.fivetran_runner import ConnectorProject  # noqa: E402
+from extractor.asset_graph import ASSET_GRAPH_PAGE, ASSET_KEYS_PAGE, ASSET_PAGE_SIZE, KEY_PAGE_SIZE  # noqa: E402
+from extractor.concurrency import in_order  # noqa: E402
+
+_KEYED_HEADER = "query ConnectorAssetGraph($assetKeys: [AssetKeyInput!]) {\n  assetsOrError(assetKeys: $assetKeys) {"
+_CURSOR_HEADER = "query CursorAssetGraph($cursor: String, $limit: Int) {\n  assetsOrError(cursor: $cursor, limit: $limit) {"
+assert ASSET_GRAPH_PAGE.document.count(_KEYED_HEADER) == 1
+CURSOR_WALK = ASSET_GRAPH_PAGE.document.replace(_KEYED_HEADER, _CURSOR_HEADER).replace(
+    "\n    }\n    ... on Error { message }", "\n      cursor\n    }\n    ... on Error { message }"
+)  # the same selection, and the connection's cursor
 
 DEFINITIONS = """
 from dagster import AssetKey, Definitions, asset
@@ -67,8 +83,59 @@ def _loaded(url: str) -> bool:
     return bool(entries) and entries[0]["loadStatus"] == "LOADED"
 
 
-def _seconds(stamp: str) -> float:
-    return datetime.strptime(stamp, "%H:%M:%S.%f").timestamp()
+async def _data(session: aiohttp.ClientSession, url: str, document: str, variables: dict) -> dict:
+    async with session.post(f"{url}/graphql", json={"query": document, "variables": variables}) as answer:
+        body = await answer.json()
+    if answer.status != 200 or body.get("errors"):
+        raise RuntimeError(f"HTTP {answer.status}: {json.dumps(body)[:500]}")
+    connection = body["data"]["assetsOrError"]
+    if connection["__typename"] != "AssetConnection":
+        raise RuntimeError(json.dumps(connection)[:500])
+    return connection
+
+
+async def cursor_walk(session: aiohttp.ClientSession, url: str, in_flight: int) -> int:
+    """Every asset's details by cursor, the next page asked for while this one is read."""
+    count = 0
+
+    async def page(cursor: str | None) -> dict:
+        return await _data(session, url, CURSOR_WALK, {"cursor": cursor, "limit": ASSET_PAGE_SIZE})
+
+    pending = asyncio.ensure_future(page(None))
+    while True:
+        connection = await pending
+        if not connection["nodes"] or connection["cursor"] is None:
+            return count
+        pending = asyncio.ensure_future(page(connection["cursor"]))
+        count += len(connection["nodes"])
+
+
+async def keyed_walk(session: aiohttp.ClientSession, url: str, in_flight: int) -> int:
+    """The bare keys by cursor, then their details by key, `in_flight` requests at once."""
+    keys, cursor = [], None
+    while True:
+        connection = await _data(session, url, ASSET_KEYS_PAGE.document, {"cursor": cursor, "limit": KEY_PAGE_SIZE})
+        if not connection["nodes"] or connection["cursor"] is None:
+            break
+        keys += [node["key"] for node in connection["nodes"]]
+        cursor = connection["cursor"]
+    batches = [keys[start : start + ASSET_PAGE_SIZE] for start in range(0, len(keys), ASSET_PAGE_SIZE)]
+
+    def fetch(batch: list[dict]):
+        return lambda: _data(session, url, ASSET_GRAPH_PAGE.document, {"assetKeys": batch})
+
+    count = 0
+    async for connection in in_order([fetch(batch) for batch in batches], in_flight):
+        count += len(connection["nodes"])
+    return count
+
+
+async def _timed(walk, url: str, in_flight: int) -> tuple[int, float]:
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        started = time.perf_counter()
+        count = await walk(session, url, in_flight)
+        return count, time.perf_counter() - started
 
 
 def main() -> None:
@@ -76,6 +143,7 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=3000)
     parser.add_argument("--materialize", action="store_true", help="one event per asset first")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--in-flight", type=int, default=3, help="keyed: detail requests at once")
     args = parser.parse_args()
 
     python = default_dagster_python()
@@ -103,26 +171,23 @@ def main() -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     sys.exit("the webserver did not load the code location")
                 time.sleep(1)
-            timings = []
+            timings: dict[str, list[float]] = {"cursor": [], "keyed": []}
             for attempt in range(args.repeat):
-                project = ConnectorProject(root / f"project{attempt}", {"base_url": url})
-                result = project.sync()
-                connected = re.search(r"^(\S+) .*connector connected to Dagster", result.output, re.M)
-                done = re.search(r"^(\S+) .*connector assets: (\d+) rows", result.output, re.M)
-                if result.returncode != 0 or not connected or not done:
-                    sys.exit(f"sync {attempt} failed:\n{result.output[-3000:]}")
-                seconds = _seconds(done.group(1)) - _seconds(connected.group(1))
-                timings.append(seconds)
-                print(f"run {attempt}: {done.group(2)} assets in {seconds:.2f} s")
+                for shape, walk in (("cursor", cursor_walk), ("keyed", keyed_walk)):
+                    count, seconds = asyncio.run(_timed(walk, url, args.in_flight))
+                    if count < args.assets:
+                        sys.exit(f"{shape}: {count} assets read, {args.assets} defined")
+                    timings[shape].append(seconds)
+                    print(f"run {attempt} {shape}: {count} assets in {seconds:.2f} s", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    median = statistics.median(timings)
-    print(
-        f"median {median:.2f} s for {args.assets} assets "
-        f"({'with' if args.materialize else 'without'} materializations): "
-        f"{1000 * median / args.assets:.2f} s per 1,000"
-    )
+    medians = {shape: statistics.median(values) for shape, values in timings.items()}
+    for shape, median in medians.items():
+        print(f"{shape}: median {median:.2f} s for {args.assets} assets "
+              f"({'with' if args.materialize else 'without'} materializations): "
+              f"{1000 * median / args.assets:.2f} s per 1,000")  # fmt: skip
+    print(f"keyed / cursor: {medians['keyed'] / medians['cursor']:.2f}")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from extractor.state import MAX_TRACKED_UNFINISHED, WINDOW_OVERLAP_SECONDS, RunS
 
 PROGRESS_INTERVAL_SECONDS = 10.0
 MIN_PAGES_PER_WINDOW = 2  # a first sync is split only when each window gets this many pages
-PAGES_IN_FLIGHT = 3  # pages being fetched or waiting for the channel, over all walks
+PAGES_IN_FLIGHT = 2  # pages being fetched or waiting for the channel, over all walks
 RECHECK_BATCH = 100  # unfinished runs re-read per request
 SKEW_WARNING_SECONDS = 60.0
 
