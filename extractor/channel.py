@@ -1,14 +1,16 @@
 """A bounded queue from the extractor's event loop (producer thread) to `update()` (consumer).
 
-When the consumer is slower than the API, producers wait at `put`, so at most `maxsize`
-pages are held in memory whatever the size of the history.
+It is bounded by weight (rows), not by items: a page of 5,000 runs and a batch of 50 steps do
+not cost the same memory. When the consumer is slower than the API, producers wait at `put`
+while the items held weigh `capacity` or more, so memory stays bounded whatever the size of the
+history; an item heavier than the capacity still passes, alone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +22,12 @@ class ChannelClosed(Exception):
 
 
 class Channel:
-    def __init__(self, maxsize: int) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
+    def __init__(self, capacity: int, weight: Callable[[Any], int] = lambda item: 1) -> None:
+        self._capacity = capacity
+        self._weight = weight
+        self._items: deque[tuple[Any, int]] = deque()
+        self._held = 0  # the weight of the items queued
+        self._changed = threading.Condition()
         self._closed = threading.Event()
 
     async def put(self, item: Any) -> None:
@@ -32,18 +38,27 @@ class Channel:
         """
         if self._closed.is_set():
             raise ChannelClosed()
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            await asyncio.to_thread(self._put_blocking, item)
-
-    def _put_blocking(self, item: Any) -> None:
-        while not self._closed.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL_SECONDS)
+        weight = max(1, self._weight(item))
+        with self._changed:
+            if self._add(item, weight):
                 return
-            except queue.Full:
-                continue
+        await asyncio.to_thread(self._put_blocking, item, weight)
+
+    def _add(self, item: Any, weight: int) -> bool:
+        """Queues `item` if it fits (or the queue is empty). Called holding `_changed`."""
+        if self._items and self._held + weight > self._capacity:
+            return False
+        self._items.append((item, weight))
+        self._held += weight
+        self._changed.notify_all()
+        return True
+
+    def _put_blocking(self, item: Any, weight: int) -> None:
+        with self._changed:
+            while not self._closed.is_set():
+                if self._add(item, weight):
+                    return
+                self._changed.wait(timeout=_POLL_SECONDS)
         raise ChannelClosed()
 
     def get(self, producer_alive: Callable[[], bool]) -> Any:
@@ -53,12 +68,22 @@ class Channel:
             RuntimeError: the producer died without a last word (nothing will come).
         """
         while True:
-            try:
-                return self._queue.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                if not producer_alive() and self._queue.empty():
-                    raise RuntimeError("the extractor stopped without finishing") from None
+            with self._changed:
+                if self._items:
+                    item, weight = self._items.popleft()
+                    self._held -= weight
+                    self._changed.notify_all()
+                    return item
+                self._changed.wait(timeout=_POLL_SECONDS)
+                if self._items:
+                    continue
+            if not producer_alive():
+                with self._changed:
+                    if not self._items:
+                        raise RuntimeError("the extractor stopped without finishing")
 
     def close(self) -> None:
         """Tells producers to stop; items still queued are dropped."""
         self._closed.set()
+        with self._changed:
+            self._changed.notify_all()

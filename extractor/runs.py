@@ -193,30 +193,64 @@ async def fetch_adapting(
             log.warning(f"runs: {error}; retrying with pages of {size.current} runs")
 
 
-async def walk_runs(
+def walk_runs(
     client: DagsterClient,
     walk: RunWalk,
     statuses: tuple[str, ...],
     page_size: int,
     operation: Operation = RUNS_PAGE,
     budget: PageBudget | None = None,
-) -> AsyncIterator[RunPage]:
-    """Yields the walk's pages in cursor order, resuming after `walk.cursor`.
+) -> RunPages:
+    """The walk's pages in cursor order, resuming after `walk.cursor` (an async iterator).
 
     `statuses` are the statuses a walk over changed runs lists (every status the server knows,
     unless the walk wants only some). `operation` selects the runs' fields (`RUNS_PAGE` or a
     lighter query taking the same variables; `runId` and `creationTime` are needed). The last
     page yielded has `finished=True` (it may hold no runs). A `budget` sizes pages by bytes.
     """
-    size = PageSize(page_size)
-    while True:
-        if budget is not None:
-            size.cap(budget.runs_per_page(page_size))
-        runs = await fetch_adapting(client, walk.runs_filter(statuses), walk.cursor, size, operation)
-        size.page_done()
-        if budget is not None:
-            budget.learn(runs)
-        if not runs and walk.cursor is not None and not await run_exists(client, walk.cursor):
+    return RunPages(client, walk, statuses, PageSize(page_size), operation, budget)
+
+
+class RunPages:
+    """The pages of one run walk. An iterator object rather than an async generator: a
+    generator suspended at its `yield` keeps the page it yielded alive in its frame for as long
+    as its consumer waits to ask for the next one (eight window walks waiting for a page slot
+    held eight parsed pages)."""
+
+    def __init__(
+        self,
+        client: DagsterClient,
+        walk: RunWalk,
+        statuses: tuple[str, ...],
+        size: PageSize,
+        operation: Operation,
+        budget: PageBudget | None,
+    ) -> None:
+        self._client = client
+        self._walk = walk
+        self._statuses = statuses
+        self._size = size
+        self._operation = operation
+        self._budget = budget
+        self._finished = False
+
+    def __aiter__(self) -> RunPages:
+        return self
+
+    async def __anext__(self) -> RunPage:
+        if self._finished:
+            raise StopAsyncIteration
+        client, size, budget = self._client, self._size, self._budget
+        while True:
+            walk = self._walk
+            if budget is not None:
+                size.cap(budget.runs_per_page(size.configured))
+            runs = await fetch_adapting(client, walk.runs_filter(self._statuses), walk.cursor, size, self._operation)
+            size.page_done()
+            if budget is not None:
+                budget.learn(runs)
+            if runs or walk.cursor is None or await run_exists(client, walk.cursor):
+                break
             # Dagster answers a deleted cursor with an empty page: go on below its creation time.
             log.warning(
                 f"runs: the walk's cursor run {walk.cursor} was deleted meanwhile; going on "
@@ -225,16 +259,13 @@ async def walk_runs(
             resume_below = (walk.cursor_created or 0.0) + WINDOW_OVERLAP_SECONDS
             if walk.created_before is not None:
                 resume_below = min(resume_below, walk.created_before)
-            walk = replace(walk, created_before=resume_below, cursor=None, cursor_created=None)
-            continue
+            self._walk = replace(walk, created_before=resume_below, cursor=None, cursor_created=None)
         stop = walk.stop_created_below
         kept = runs if stop is None else [run for run in runs if run["creationTime"] >= stop]
-        finished = not runs or len(kept) < len(runs)
+        self._finished = not runs or len(kept) < len(runs)
         if kept:
-            walk = replace(walk, cursor=kept[-1]["runId"], cursor_created=kept[-1]["creationTime"])
-        yield RunPage(runs=kept, walk=walk, finished=finished)
-        if finished:
-            return
+            self._walk = replace(walk, cursor=kept[-1]["runId"], cursor_created=kept[-1]["creationTime"])
+        return RunPage(runs=kept, walk=self._walk, finished=self._finished)
 
 
 async def runs_by_id(

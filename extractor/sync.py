@@ -15,7 +15,7 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from extractor.channel import Channel, ChannelClosed
 from extractor.client import DagsterClient
@@ -30,7 +30,7 @@ from extractor.tables import TABLES
 from extractor.workspace import Workspace, load_workspace
 
 T = TypeVar("T")
-CHANNEL_ITEMS = 4  # events held between the extractor and update(): about 2 pages
+CHANNEL_ROWS = 10_000  # rows held between the extractor and update(): about 2 run pages
 # A checkpoint at least every this many rows sent, whichever tables sent them: the SDK holds
 # upserted rows in memory until a checkpoint. Safe at any moment: a table's position never
 # names rows not yet sent (extractor/table.py).
@@ -151,13 +151,22 @@ class _Extraction:
             self._unsaved = True
 
 
+def _rows_in(event: Any) -> int:
+    """What an event weighs in the channel: its rows or deleted keys (a checkpoint: 1)."""
+    if isinstance(event, Rows):
+        return len(event.rows)
+    if isinstance(event, Deletes):
+        return len(event.keys)
+    return 1
+
+
 def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Deletes | Checkpoint]:
     """Yields the sync's events in order; raises what ended the extraction, if anything.
 
     The extraction runs in a worker thread with its own event loop; leaving the iterator
     early (an exception in the caller) cancels it and waits for it to stop.
     """
-    channel = Channel(maxsize=CHANNEL_ITEMS)
+    channel = Channel(CHANNEL_ROWS, weight=_rows_in)
     loop = asyncio.new_event_loop()
 
     async def main() -> None:

@@ -440,7 +440,7 @@ def get_within(channel: Channel, producer: threading.Thread, seconds: float = 5.
 
 
 def test_the_consumer_sees_an_error_when_the_producer_thread_died():
-    channel = Channel(maxsize=2)
+    channel = Channel(2)
     producer = threading.Thread(target=lambda: None)
     producer.start()
     producer.join()
@@ -450,13 +450,45 @@ def test_the_consumer_sees_an_error_when_the_producer_thread_died():
 
 
 def test_items_put_before_the_producer_died_are_still_delivered():
-    channel = Channel(maxsize=2)
+    channel = Channel(2)
     producer = threading.Thread(target=lambda: asyncio.run(channel.put("last words")))
     producer.start()
     producer.join()
     assert get_within(channel, producer) == ("item", "last words")
     kind, error = get_within(channel, producer)
     assert kind == "error" and isinstance(error, RuntimeError)
+
+
+def test_the_channel_holds_rows_up_to_its_capacity_and_a_heavier_item_alone():
+    """Bounded by weight: a producer waits while what is queued weighs the capacity; a light
+    item fits beside others, an item heavier than the capacity passes once the queue is empty."""
+    channel = Channel(10, weight=len)
+    put = []
+
+    def produce() -> None:
+        async def main() -> None:
+            for item in ("aaaa", "bbbb", "cc", "d" * 25, "e"):
+                await channel.put(item)
+                put.append(item)
+
+        asyncio.run(main())
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    deadline = time.monotonic() + 5
+    while len(put) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # the producer would have put more by now if it could
+    assert put == ["aaaa", "bbbb", "cc"]  # 10 of 10: the 25-row item waits
+    assert get_within(channel, producer) == ("item", "aaaa")
+    time.sleep(0.3)
+    assert put == ["aaaa", "bbbb", "cc"]  # 6 queued: 25 more would pass 10, so it still waits
+    assert get_within(channel, producer) == ("item", "bbbb")
+    assert get_within(channel, producer) == ("item", "cc")
+    assert get_within(channel, producer) == ("item", "d" * 25)  # alone in an empty queue
+    assert get_within(channel, producer) == ("item", "e")
+    producer.join(5)
+    assert put == ["aaaa", "bbbb", "cc", "d" * 25, "e"]
 
 
 def test_a_finished_worker_ends_without_an_unhandled_exception(monkeypatch):
