@@ -3,12 +3,13 @@
 Writes a code location with N assets (chains of 50 dependencies), starts the demo Dagster
 (`.venv-dagster`) on 127.0.0.1 with it, optionally reports one materialization per asset, then
 times, alternately and `--repeat` times each, two ways of reading every asset with the
-connector's own selection (`extractor.asset_graph`):
+connector's own selection (`extractor.asset_graph.ASSET_GRAPH_PAGE`):
 
   cursor  `assetsOrError(cursor, limit: 1000)` walked page after page, the next page asked for
-          as soon as its cursor is known (the connector's shape until this script's commit);
-  keyed   the bare keys by cursor (`ConnectorAssetKeys`), then the details by key
-          (`ConnectorAssetGraph`), 1,000 keys a request, `--in-flight` requests at once.
+          as soon as its cursor is known: the connector's shape;
+  keyed   the bare keys by cursor (5,000 a page), then the details by key,
+          `assetsOrError(assetKeys: [...])`, 1,000 keys a request, `--in-flight` requests at
+          once: tried and measured slower (RESULTS.md), so not the connector's.
 
 Prints each run and the medians, per 1,000 assets.
 
@@ -36,15 +37,23 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from demo.dagster_demo import DAGSTER_YAML, default_dagster_python, free_port  # noqa: E402
-from extractor.asset_graph import ASSET_GRAPH_PAGE, ASSET_KEYS_PAGE, ASSET_PAGE_SIZE, KEY_PAGE_SIZE  # noqa: E402
+from extractor.asset_graph import ASSET_GRAPH_PAGE, ASSET_PAGE_SIZE  # noqa: E402
 from extractor.concurrency import in_order  # noqa: E402
 
-_KEYED_HEADER = "query ConnectorAssetGraph($assetKeys: [AssetKeyInput!]) {\n  assetsOrError(assetKeys: $assetKeys) {"
-_CURSOR_HEADER = "query CursorAssetGraph($cursor: String, $limit: Int) {\n  assetsOrError(cursor: $cursor, limit: $limit) {"
-assert ASSET_GRAPH_PAGE.document.count(_KEYED_HEADER) == 1
-CURSOR_WALK = ASSET_GRAPH_PAGE.document.replace(_KEYED_HEADER, _CURSOR_HEADER).replace(
-    "\n    }\n    ... on Error { message }", "\n      cursor\n    }\n    ... on Error { message }"
-)  # the same selection, and the connection's cursor
+KEY_PAGE_SIZE = 5000
+_CURSOR_HEADER = "query ConnectorAssetGraph($cursor: String, $limit: Int) {\n  assetsOrError(cursor: $cursor, limit: $limit) {"
+_KEYED_HEADER = "query KeyedAssetGraph($assetKeys: [AssetKeyInput!]) {\n  assetsOrError(assetKeys: $assetKeys) {"
+assert ASSET_GRAPH_PAGE.document.count(_CURSOR_HEADER) == 1
+CURSOR_WALK = ASSET_GRAPH_PAGE.document
+KEYED = CURSOR_WALK.replace(_CURSOR_HEADER, _KEYED_HEADER)  # the same selection, by key
+KEYS_PAGE = """
+query AssetKeys($cursor: String, $limit: Int) {
+  assetsOrError(cursor: $cursor, limit: $limit) {
+    __typename
+    ... on AssetConnection { nodes { key { path } } cursor }
+    ... on Error { message }
+  }
+}"""
 
 DEFINITIONS = """
 from dagster import AssetKey, Definitions, asset
@@ -114,7 +123,7 @@ async def keyed_walk(session: aiohttp.ClientSession, url: str, in_flight: int) -
     """The bare keys by cursor, then their details by key, `in_flight` requests at once."""
     keys, cursor = [], None
     while True:
-        connection = await _data(session, url, ASSET_KEYS_PAGE.document, {"cursor": cursor, "limit": KEY_PAGE_SIZE})
+        connection = await _data(session, url, KEYS_PAGE, {"cursor": cursor, "limit": KEY_PAGE_SIZE})
         if not connection["nodes"] or connection["cursor"] is None:
             break
         keys += [node["key"] for node in connection["nodes"]]
@@ -122,7 +131,7 @@ async def keyed_walk(session: aiohttp.ClientSession, url: str, in_flight: int) -
     batches = [keys[start : start + ASSET_PAGE_SIZE] for start in range(0, len(keys), ASSET_PAGE_SIZE)]
 
     def fetch(batch: list[dict]):
-        return lambda: _data(session, url, ASSET_GRAPH_PAGE.document, {"assetKeys": batch})
+        return lambda: _data(session, url, KEYED, {"assetKeys": batch})
 
     count = 0
     async for connection in in_order([fetch(batch) for batch in batches], in_flight):

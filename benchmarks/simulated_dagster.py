@@ -1177,14 +1177,11 @@ class SimulatedDagster:
 
     def _assets(self, root: Selection, variables: dict[str, Any]) -> dict[str, Any]:
         arguments = arguments_of(root, variables)
-        if arguments.get("prefix"):
-            raise GraphQLFailure("The simulated Dagster does not filter assetsOrError by prefix.")
+        if arguments.get("prefix") or arguments.get("assetKeys"):
+            raise GraphQLFailure("The simulated Dagster does not filter assetsOrError by prefix or assetKeys.")
+        cursor = arguments.get("cursor")
         limit = self._limit(arguments.get("limit"), [root.key])
-        if arguments.get("assetKeys") is not None:
-            keys = self.model.assets_of([key["path"] for key in arguments["assetKeys"]])[: limit or None]
-            next_cursor = keys[-1].string if keys else None
-        else:
-            keys, next_cursor = self.model.assets_page(arguments.get("cursor"), limit)
+        keys, next_cursor = self.model.assets_page(cursor, limit)
         return {"__typename": "AssetConnection",
                 "nodes": [self._asset_object(key) for key in keys], "cursor": next_cursor}  # fmt: skip
 

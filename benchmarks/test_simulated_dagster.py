@@ -17,7 +17,7 @@ from benchmarks.dagster_model import (
 )  # fmt: skip
 from benchmarks.simulated_dagster import STATEMENT_TIMEOUT, ServerKnobs, SimulatedDagster
 from extractor import documents
-from extractor.asset_graph import ASSET_GRAPH_PAGE, ASSET_KEYS_PAGE
+from extractor.asset_graph import ASSET_GRAPH_PAGE
 from extractor.tables import jobs as jobs_table
 from extractor.tables import schedules as schedules_table
 from extractor.tables import sensors as sensors_table
@@ -262,35 +262,24 @@ async def test_max_page_size_clamps_limits_silently() -> None:
             assert pages == 4 and len(seen) == len(set(seen)) == 250
             unlimited = await _data(session, url, documents.RUNS_PAGE, {"filter": {}, "cursor": None, "limit": None})
             assert len(unlimited["runsOrError"]["results"]) == 100
-            assets = await _data(session, url, ASSET_KEYS_PAGE, {"cursor": None, "limit": 500})
+            assets = await _data(session, url, ASSET_GRAPH_PAGE, {"cursor": None, "limit": 500})
             assert len(assets["assetsOrError"]["nodes"]) == 100
-            keys = [{"path": ["nowhere", str(i)]} for i in range(150)]  # answered as asked, then clamped
-            assets = await _data(session, url, ASSET_GRAPH_PAGE, {"assetKeys": keys})
-            assert [node["key"] for node in assets["assetsOrError"]["nodes"]] == keys[:100]
 
 
 async def test_assets_page_by_key_like_dagster() -> None:
     async with SimulatedDagster(ServerKnobs(runs=100, assets_per_repository=40)) as server:
         server.set_location_state("ingestion", "failed")
         async with aiohttp.ClientSession() as session:
-            keys, cursor = [], None
+            nodes, cursor = [], None
             while True:
-                answer = await _data(session, server.graphql_url, ASSET_KEYS_PAGE, {"cursor": cursor, "limit": 7})
+                answer = await _data(session, server.graphql_url, ASSET_GRAPH_PAGE, {"cursor": cursor, "limit": 7})
                 connection = answer["assetsOrError"]
                 if not connection["nodes"]:
                     assert connection["cursor"] is None
                     break
-                keys += [node["key"] for node in connection["nodes"]]
+                nodes += connection["nodes"]
                 cursor = connection["cursor"]
-            nodes = []
-            for start in range(0, len(keys), 9):  # details by key, in the order asked
-                answer = await _data(session, server.graphql_url, ASSET_GRAPH_PAGE, {"assetKeys": keys[start : start + 9]})
-                nodes += answer["assetsOrError"]["nodes"]
-            unknown = await _data(session, server.graphql_url, ASSET_GRAPH_PAGE, {"assetKeys": [{"path": ["no", "such"]}]})
-        assert unknown["assetsOrError"]["nodes"] == [{"key": {"path": ["no", "such"]}, "latestEventSortKey": None,
-                                                      "assetMaterializations": [], "definition": None}]  # fmt: skip
         paths = [node["key"]["path"] for node in nodes]
-        assert paths == [key["path"] for key in keys]
         assert len({json.dumps(p) for p in paths}) == len(paths)
         assert [asset_sort_key(p) for p in paths] == sorted(asset_sort_key(p) for p in paths)
         defined = [n for n in nodes if n["definition"] and not n["definition"]["isAutoCreatedStub"]]

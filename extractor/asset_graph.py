@@ -1,17 +1,13 @@
 """Reading strategy shared by the asset tables: one walk over the workspace's assets per sync.
 
-`assetsOrError` lists every asset key Dagster knows (defined in the workspace, or only present
-in the event log). The walk first pages the bare keys by cursor (cheap: `get_assets` only
-sorts keys), then asks for the keys' details in batches, `assetsOrError(assetKeys: [...])`,
-several batches in flight: each asset's definition (resolved across code locations), its
-latest materialization and `latestEventSortKey` (the storage id of its newest event that
-Dagster indexes: materializations on OSS; every kind on Dagster+). Building the details is
-what costs the server (about 0.8 s per 1,000 assets on dagster-webserver 1.13): batches by key
-let several requests share that work, which a single cursor walk cannot. Every field here is
-read in memory or in one batched query per request on the server; `partitionStats` is only
-computed for partitioned assets, from Dagster's own partition status cache.
+`assetsOrError` pages every asset key Dagster knows (defined in the workspace, or only present
+in the event log), each with its definition (resolved across code locations), its latest
+materialization and `latestEventSortKey` (the storage id of its newest event that Dagster
+indexes: materializations on OSS; every kind on Dagster+). Every field here is read in memory
+or in one batched query per page on the server; `partitionStats` is only computed for
+partitioned assets, from Dagster's own partition status cache.
 
-From each batch the walk sends the rows of `dagster_assets`, `dagster_asset_dependencies` and
+From each page the walk sends the rows of `dagster_assets`, `dagster_asset_dependencies` and
 `dagster_asset_checks`, and keeps, for the event tables, a small summary of each asset (its
 key, sort key, whether it is observable) and of each check: no table lists the assets again.
 """
@@ -19,21 +15,16 @@ key, sort key, whether it is observable) and of each check: no table lists the a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
-from extractor.client import Operation, unwrap
-from extractor.concurrency import in_order
+from extractor.client import Operation
 from extractor.connection import connection_pages
-from extractor.errors import ResultError
 from extractor.events import Rows
 from extractor.log import log
 from extractor.snapshot import SnapshotListing
 from extractor.table import SyncContext
 
-KEY_PAGE_SIZE = 5000  # bare keys per listing page
-ASSET_PAGE_SIZE = 1000  # assets per details request
-ASSET_PAGES_IN_FLIGHT = 3
+ASSET_PAGE_SIZE = 1000
 
 _DEFINITION_FIELDS = """
           isAutoCreatedStub description repository { name location { name } }
@@ -59,23 +50,11 @@ _DEFINITION_FIELDS = """
             ... on Error { message }
           }"""
 
-ASSET_KEYS_PAGE = Operation(
-    "ConnectorAssetKeys",
-    """
-query ConnectorAssetKeys($cursor: String, $limit: Int) {
-  assetsOrError(cursor: $cursor, limit: $limit) {
-    __typename
-    ... on AssetConnection { nodes { key { path } } cursor }
-    ... on Error { message }
-  }
-}""",
-)
-
 ASSET_GRAPH_PAGE = Operation(
     "ConnectorAssetGraph",
     """
-query ConnectorAssetGraph($assetKeys: [AssetKeyInput!]) {
-  assetsOrError(assetKeys: $assetKeys) {
+query ConnectorAssetGraph($cursor: String, $limit: Int) {
+  assetsOrError(cursor: $cursor, limit: $limit) {
     __typename
     ... on AssetConnection {
       nodes {
@@ -85,6 +64,7 @@ query ConnectorAssetGraph($assetKeys: [AssetKeyInput!]) {
         definition {%s
         }
       }
+      cursor
     }
     ... on Error { message }
   }
@@ -143,10 +123,10 @@ async def _walk(context: SyncContext) -> AssetGraph:
         for table in tables
     })  # fmt: skip
     sent = dict.fromkeys((table.NAME for table in tables), 0)
-    keys = await list_keys(context)
-    batches = [keys[start : start + ASSET_PAGE_SIZE] for start in range(0, len(keys), ASSET_PAGE_SIZE)]
     pages = 0
-    async for nodes in in_order([partial(fetch_assets, context, batch) for batch in batches], ASSET_PAGES_IN_FLIGHT):
+    async for nodes in connection_pages(
+        context.client, ASSET_GRAPH_PAGE, "assetsOrError", "AssetConnection", ASSET_PAGE_SIZE
+    ):
         pages += 1
         defined = [node for node in nodes if is_defined(node)]
         for node in nodes:
@@ -174,39 +154,8 @@ async def _walk(context: SyncContext) -> AssetGraph:
                 location = node["definition"]["repository"]["location"]["name"]
                 graph.listings[asset_checks.NAME].complete.discard(location)
     counts = ", ".join(f"{name}: {count}" for name, count in sent.items())
-    log.info(f"asset graph: {len(graph.heads)} asset keys in {pages} batches ({counts} rows new or changed)")
+    log.info(f"asset graph: {len(graph.heads)} asset keys in {pages} pages ({counts} rows new or changed)")
     return graph
-
-
-async def list_keys(context: SyncContext) -> list[tuple[str, ...]]:
-    """Every asset key of the listing, in its order (each once, whatever the pages overlap)."""
-    keys: dict[tuple[str, ...], None] = {}
-    async for nodes in connection_pages(
-        context.client, ASSET_KEYS_PAGE, "assetsOrError", "AssetConnection", KEY_PAGE_SIZE
-    ):
-        keys.update((tuple(node["key"]["path"]), None) for node in nodes)
-    return list(keys)
-
-
-async def fetch_assets(context: SyncContext, keys: list[tuple[str, ...]]) -> list[dict[str, Any]]:
-    """The `Asset` of each key, in one request or more: a server that answers fewer assets
-    than it was asked for (a clamp) is asked again for the rest.
-
-    Raises:
-        ResultError: the server answered none of the keys it was asked for.
-    """
-    found: list[dict[str, Any]] = []
-    missing = list(keys)
-    while missing:
-        data = await context.client.execute(ASSET_GRAPH_PAGE, {"assetKeys": [{"path": list(key)} for key in missing]})
-        nodes = unwrap(ASSET_GRAPH_PAGE.name, data["assetsOrError"], "AssetConnection")["nodes"]
-        asked = set(missing)
-        new = {tuple(node["key"]["path"]): node for node in nodes if tuple(node["key"]["path"]) in asked}
-        if not new:
-            raise ResultError(ASSET_GRAPH_PAGE.name, "AssetConnection", f"no asset for the {len(missing)} keys asked")
-        found.extend(new.values())
-        missing = [key for key in missing if key not in new]
-    return found
 
 
 def _int(value: Any) -> int | None:

@@ -22,8 +22,7 @@ It answers the connector's operations by operation name, as dagster-webserver 1.
   beforeTimestamp, afterTimestamp) }` (strict bounds) both cut at `limit`, clamped to 1000 as
   1.13 does (None: 1000), wherever the cut falls among ticks sharing a timestamp;
 * `assetsOrError` paged by key (sorted by the key's JSON form, cursor = that form; `limit`
-  clamped by `max_limit` too) or `assetKeys` (each key asked, in order; also cut at `max_limit`
-  when set, as a clamping server would), with keys that only have materializations (no definition) and
+  clamped by `max_limit` too), with keys that only have materializations (no definition) and
   auto-created stubs, `Asset.assetMaterializations` (a runless materialization has runId "")
   and `AssetNode.dependencyKeys`.
 * backfills (`partitionBackfillsOrError`): newest first, cursor = a backfill id (a gone one
@@ -683,9 +682,6 @@ class FakeDagster:
                 latest[json.dumps(asset.path)] = asset.latest
         return latest
 
-    def _ConnectorAssetKeys(self, variables: dict) -> dict:
-        return self._assets_or_error(variables)
-
     def _ConnectorAssetGraph(self, variables: dict) -> dict:
         return self._assets_or_error(variables)
 
@@ -754,10 +750,6 @@ class FakeDagster:
         if cursor:
             cursor = json.dumps(json.loads(cursor))
         ordered = sorted(key for key in keys if not cursor or key > cursor)
-        if variables.get("assetKeys") is not None:  # each key asked, as asked, known or not
-            ordered = [json.dumps(key["path"]) for key in variables["assetKeys"]]
-            for key in ordered:
-                keys.setdefault(key, (json.loads(key), None))
         limit = variables.get("limit")
         if self.max_limit is not None:
             limit = min(limit, self.max_limit) if limit else self.max_limit

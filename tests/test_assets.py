@@ -3,8 +3,6 @@ checks, with each asset's definition details and latest materialization."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from aioresponses import aioresponses
 
@@ -72,9 +70,8 @@ def test_every_defined_asset_once_with_its_definition_details():
     assert (assets["raw/events"]["is_observable"], assets["raw/events"]["is_materializable"]) == (True, False)
     assert assets["warehouse/customers"]["last_materialization_run_id"] is None  # runless
     assert assets["raw/events"]["last_materialization_time"] is None
-    # 6 keys in clamped pages of 2 then the empty page; their details in one batch, clamped to 2
-    # an answer and asked again for the rest: one walk feeds every asset table.
-    assert (fake.calls["ConnectorAssetKeys"], fake.calls["ConnectorAssetGraph"]) == (4, 3)
+    # 6 keys in clamped pages of 2 then the empty page: one walk feeds every asset table.
+    assert fake.calls["ConnectorAssetGraph"] == 4
 
 
 def test_checks_are_listed_with_their_asset_and_deleted_when_gone():
@@ -103,30 +100,3 @@ def test_checks_dagster_cannot_list_are_not_deleted():
     assert not [e for e in events if isinstance(e, Deletes) and e.table == "dagster_asset_checks"]
     assert {location: list(keys) for location, keys in state.snapshots["dagster_asset_checks"].items()} == {
         "analytics": ["warehouse/orders:not_empty"]}
-
-
-def test_many_assets_are_read_in_batches_of_keys_each_asset_once(monkeypatch):
-    monkeypatch.setattr("extractor.asset_graph.ASSET_PAGE_SIZE", 4)
-    fake = deployment()
-    fake.location("analytics").repositories[0].assets += [FakeAsset(["bulk", f"t{i:02d}"]) for i in range(9)]
-    assets = rows(sync(fake), "dagster_assets")
-    assert len(assets) == 4 + 9
-    batches = [[tuple(key["path"]) for key in v["assetKeys"]] for v in fake.calls_of("ConnectorAssetGraph")]
-    assert [len(batch) for batch in batches] == [4, 4, 4, 3]  # 15 keys: stub and event-only included
-    keys = [key for batch in batches for key in batch]
-    assert len(set(keys)) == 15 and keys == sorted(keys, key=lambda key: json.dumps(list(key)))  # the listing's order
-
-
-def test_a_server_that_answers_none_of_the_keys_asked_fails_the_listing_without_deleting():
-    fake = deployment()
-    state = SyncState(deployment="dagster.test/graphql")
-    sync(fake, state)
-    listed = {location: sorted(keys) for location, keys in state.snapshots["dagster_assets"].items()}
-    assert sum(map(len, listed.values())) == 4
-    fake.overrides["ConnectorAssetGraph"] = lambda variables: {
-        "data": {"assetsOrError": {"__typename": "AssetConnection", "nodes": []}}
-    }
-    events = sync(fake, state)  # answered, but with none of the keys: an error, not "no assets"
-    assert not [e for e in events if isinstance(e, (Rows, Deletes)) and e.table == "dagster_assets"]
-    assert {location: sorted(keys) for location, keys in state.snapshots["dagster_assets"].items()} == listed
-    assert fake.calls["ConnectorAssetGraph"] == 2  # one a sync: the empty answer is not asked again

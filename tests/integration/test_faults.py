@@ -146,7 +146,7 @@ def test_each_transient_fault_is_retried_and_nothing_is_lost(kind, server, tmp_p
     scripted = {
         "ConnectorServerInfo": 1, "ConnectorRunsCount": 1, "ConnectorWorkspace": 1,
         "ConnectorRunsPage": page_faults, "ConnectorSchedules": 1, "ConnectorSensors": 1,
-        "ConnectorAssetKeys": 1, "ConnectorAssetGraph": 1, "ConnectorJobs": 1, "ConnectorAssetEvents": 1,
+        "ConnectorAssetGraph": 1, "ConnectorJobs": 1, "ConnectorAssetEvents": 1,
         "ConnectorScheduleTicks": 1, "ConnectorBackfillsPage": 1, "ConnectorRunStepStats": 1,
     }  # fmt: skip
     for operation, count in scripted.items():
