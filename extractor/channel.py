@@ -1,7 +1,8 @@
 """A bounded queue from the extractor's event loop (producer thread) to `update()` (consumer).
 
-It is bounded by weight (rows), not by items: a page of 5,000 runs and a batch of 50 steps do
-not cost the same memory. When the consumer is slower than the API, producers wait at `put`
+It is bounded by weight (the extraction weighs events in bytes), not by items: a page of 5,000
+runs and a batch of 50 steps do not cost the same memory, nor do runs with and without large
+tags. When the consumer is slower than the API, producers wait at `put`
 while the items held weigh `capacity` or more, so memory stays bounded whatever the size of the
 history; an item heavier than the capacity still passes, alone.
 """

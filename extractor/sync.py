@@ -12,6 +12,7 @@ and stops promptly.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ from extractor.tables import TABLES
 from extractor.workspace import Workspace, load_workspace
 
 T = TypeVar("T")
-CHANNEL_ROWS = 10_000  # rows held between the extractor and update(): about 2 run pages
+# About this many bytes of rows held between the extractor and update(): two pages of 5,000
+# runs with Dagster's usual tags, or a few hundred runs with many large tags.
+CHANNEL_BYTES = 8_000_000
 # A checkpoint at least every this many rows sent, whichever tables sent them: the SDK holds
 # upserted rows in memory until a checkpoint. Safe at any moment: a table's position never
 # names rows not yet sent (extractor/table.py).
@@ -151,13 +154,13 @@ class _Extraction:
             self._unsaved = True
 
 
-def _rows_in(event: Any) -> int:
-    """What an event weighs in the channel: its rows or deleted keys (a checkpoint: 1)."""
-    if isinstance(event, Rows):
-        return len(event.rows)
-    if isinstance(event, Deletes):
-        return len(event.keys)
-    return 1
+def _bytes_of(event: Any) -> int:
+    """About how many bytes an event holds: its rows (or deleted keys) times the JSON size of
+    the first (the rows of one event are alike: one table, one page); a checkpoint: 1."""
+    items = event.rows if isinstance(event, Rows) else event.keys if isinstance(event, Deletes) else None
+    if not items:
+        return 1
+    return len(items) * len(json.dumps(items[0], default=str))
 
 
 def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Deletes | Checkpoint]:
@@ -166,7 +169,7 @@ def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Deletes | C
     The extraction runs in a worker thread with its own event loop; leaving the iterator
     early (an exception in the caller) cancels it and waits for it to stop.
     """
-    channel = Channel(CHANNEL_ROWS, weight=_rows_in)
+    channel = Channel(CHANNEL_BYTES, weight=_bytes_of)
     loop = asyncio.new_event_loop()
 
     async def main() -> None:
