@@ -31,9 +31,9 @@ from extractor.tables import TABLES
 from extractor.workspace import Workspace, load_workspace
 
 T = TypeVar("T")
-# About this many bytes of rows held between the extractor and update(): two pages of 5,000
-# runs with Dagster's usual tags, or a few hundred runs with many large tags.
-CHANNEL_BYTES = 8_000_000
+# About this many bytes of rows (as JSON) held between the extractor and update(): two pages
+# of 5,000 runs with a few tags (≈ 480 bytes a run), or 700 runs with 30 tags of 200 characters.
+CHANNEL_BYTES = 5_000_000
 # A checkpoint at least every this many rows sent, whichever tables sent them: the SDK holds
 # upserted rows in memory until a checkpoint. Safe at any moment: a table's position never
 # names rows not yet sent (extractor/table.py).
