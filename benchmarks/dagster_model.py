@@ -305,6 +305,7 @@ class DagsterModel:
         # When each location was last (re)loaded: `WorkspaceLocationEntry.updatedTimestamp` (ms).
         self._location_updated = [self.now_ms - 86_400_000 + 60_000 * r for r in range(self.repositories)]
         self._assets_cache: tuple[list[_AssetKey], list[_AssetKey]] | None = None
+        self._assets_by_path: tuple[list[_AssetKey], dict[tuple[str, ...], _AssetKey]] | None = None
         self.lock = threading.RLock()  # mutations vs. the server thread's reads
         # `ticks` schedule and sensor ticks in all, `tick_ties` of them per timestamp.
         self.instigator_ticks = InstigatorTicks(self, ticks, tick_ties)
@@ -880,10 +881,14 @@ class DagsterModel:
     def asset(self, path: list[str]) -> _AssetKey | None:
         with self.lock:
             everything, _ = self._asset_keys()
-        for key in everything:
-            if key.path == list(path):
-                return key
-        return None
+            if self._assets_by_path is None or self._assets_by_path[0] is not everything:
+                self._assets_by_path = (everything, {tuple(key.path): key for key in everything})
+            return self._assets_by_path[1].get(tuple(path))
+
+    def assets_of(self, paths: list[list[str]]) -> list[_AssetKey]:
+        """`assetsOrError(assetKeys)`: one `Asset` per key asked, in the order asked, known or not
+        (`get_assets` wraps each key as it is: an unknown key has no definition and no events)."""
+        return [self.asset(path) or _AssetKey(list(path), None, None) for path in paths]
 
     def _instigator_state(self, r: int, name: str, status: str, running_count: int | None) -> dict[str, Any]:
         location = self.location_name(r)

@@ -1041,6 +1041,7 @@ class SimulatedDagster:
                 "__typename": "WorkspaceLocationEntry", "id": name, "name": name,
                 "loadStatus": "LOADING" if state == "loading" else "LOADED",
                 "locationOrLoadError": location, "updatedTimestamp": self.model.location_updated(r),
+                "versionKey": str(self.model.location_updated(r)),  # a load time, as for a local code server
             })  # fmt: skip
         return {"__typename": "Workspace", "id": "Workspace", "locationEntries": entries}
 
@@ -1177,11 +1178,14 @@ class SimulatedDagster:
 
     def _assets(self, root: Selection, variables: dict[str, Any]) -> dict[str, Any]:
         arguments = arguments_of(root, variables)
-        if arguments.get("prefix") or arguments.get("assetKeys"):
-            raise GraphQLFailure("The simulated Dagster does not filter assetsOrError by prefix or assetKeys.")
-        cursor = arguments.get("cursor")
+        if arguments.get("prefix"):
+            raise GraphQLFailure("The simulated Dagster does not filter assetsOrError by prefix.")
         limit = self._limit(arguments.get("limit"), [root.key])
-        keys, next_cursor = self.model.assets_page(cursor, limit)
+        if arguments.get("assetKeys") is not None:
+            keys = self.model.assets_of([key["path"] for key in arguments["assetKeys"]])[: limit or None]
+            next_cursor = keys[-1].string if keys else None
+        else:
+            keys, next_cursor = self.model.assets_page(arguments.get("cursor"), limit)
         return {"__typename": "AssetConnection",
                 "nodes": [self._asset_object(key) for key in keys], "cursor": next_cursor}  # fmt: skip
 

@@ -72,6 +72,7 @@ query ConnectorWorkspace {
         name
         loadStatus
         updatedTimestamp
+        versionKey
         locationOrLoadError {
           __typename
           ... on RepositoryLocation { repositories { name } dagsterLibraryVersions { name version } }

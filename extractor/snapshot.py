@@ -49,6 +49,9 @@ class SnapshotListing:
     found: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     complete: set[str] = field(default_factory=set)
     previous: Keys = field(default_factory=dict)
+    # What a later sync needs to list less (the asset walk's: the definitions' versions it
+    # read); saved in the state's `bases` together with the keys, so the two always agree.
+    basis: dict[str, Any] | None = None
 
     def add(self, location: str, row: Row) -> bool:
         """Records a listed row; returns whether it must be sent (new or changed)."""

@@ -13,7 +13,8 @@
            "walks": [{"created_after": null, "created_before": 1700000000.0,
                       "cursor": "a1b2...", "cursor_created": 1699990000.0, ...}]}},
      "snapshots": {"dagster_assets": {"analytics": {"warehouse/raw/orders": "3f2a...", ...}}},
-     "tables": {"dagster_ticks": {...}}}   # each incremental table's own position
+     "tables": {"dagster_ticks": {...}},   # each incremental table's own position
+     "bases": {"dagster_assets": {"versions": {"analytics": "..."}, ...}}}  # see below
 
 Watermarks are Dagster's own times, never this machine's clock. `unfinished` holds at most
 `MAX_TRACKED_UNFINISHED` ids; past that, the oldest untracked one's creation time is kept
@@ -22,6 +23,8 @@ snapshot table and code location, the primary keys last synced with a digest of 
 what is gone from a complete listing is deleted, and what is unchanged is not sent again. `tables` holds each incremental table's position (its watermarks, the open
 items it re-reads, its first sync's progress) as plain JSON that the table's module defines and
 reads back itself; it must stay small (bounded by the number of definitions, not of events).
+`bases` holds, per snapshot table, what its last listing was read against (the asset walk's:
+each code location's `versionKey`), saved with its keys: a later sync may then list less.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ class SyncState:
     runs: RunsState = field(default_factory=RunsState)
     snapshots: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # incremental tables' positions
+    bases: dict[str, dict[str, Any]] = field(default_factory=dict)  # what snapshot listings were read against
 
     def table(self, name: str) -> dict[str, Any]:
         """The position of incremental table `name`, created empty: the table changes it in place."""
@@ -119,6 +123,7 @@ class SyncState:
             "runs": asdict(self.runs),
             "snapshots": dict(self.snapshots),  # a table's keys are replaced, never changed
             "tables": copy.deepcopy(self.tables),  # changed in place by the tables
+            "bases": dict(self.bases),  # a table's basis is replaced, never changed
         }
 
     @classmethod
@@ -162,7 +167,10 @@ class SyncState:
             tables = raw.get("tables") or {}
             if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
                 raise TypeError("'tables' must map table names to objects")
-            return cls(deployment, _runs(raw["runs"]), snapshots, copy.deepcopy(tables)), None
+            bases = raw.get("bases") or {}
+            if not isinstance(bases, dict) or not all(isinstance(v, dict) for v in bases.values()):
+                raise TypeError("'bases' must map table names to objects")
+            return cls(deployment, _runs(raw["runs"]), snapshots, copy.deepcopy(tables), copy.deepcopy(bases)), None
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise StateError(f"the saved state is malformed ({error}): {RESET_ADVICE}") from None
 

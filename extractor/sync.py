@@ -138,19 +138,22 @@ class _Extraction:
     ) -> None:
         """Deletes what the listings no longer hold, and records each table's new keys."""
         workspace = await asyncio.shield(listing)
-        # A location that broke or reloaded while we listed may have been listed in part.
+        # A location that broke or reloaded (a new version) while we listed may have been
+        # listed in part.
         still = await load_workspace(client, warn=False)
         if not workspace.locations or not still.locations:
             log.warning("the workspace lists no code location (a redeploy?): nothing is deleted")
             return
         for table, found in listings.items():
-            found.complete &= still.loaded
+            found.complete &= still.unchanged_since(workspace)
             previous = self._state.snapshots.get(table, {})
             deleted, snapshot = reconcile(previous, found, workspace.locations)
             if deleted:
                 log.info(f"{table}: {len(deleted)} row(s) gone from Dagster are marked deleted")
                 await self._send(Deletes(table, [{"id": key} for key in deleted]))
             self._state.snapshots[table] = snapshot
+            if found.basis is not None:
+                self._state.bases[table] = found.basis
             self._unsaved = True
 
 

@@ -11,9 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from extractor.client import DagsterClient, unwrap
+from extractor.client import DagsterClient, Operation, unwrap
 from extractor.documents import WORKSPACE
+from extractor.errors import GraphQLError
 from extractor.log import log
+
+
+# For a Dagster older than `versionKey`: the versions stay unknown.
+WORKSPACE_WITHOUT_VERSIONS = Operation(WORKSPACE.name, WORKSPACE.document.replace("versionKey", ""))
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,13 @@ class Workspace:
     loaded: frozenset[str]  # the locations whose definitions Dagster lists in full
     entries: tuple[dict[str, Any], ...] = ()  # Dagster's `WorkspaceLocationEntry` objects
     load_errors: dict[str, str] = field(default_factory=dict)  # location -> the code's error
+    # loaded location -> Dagster's `versionKey`, which changes whenever the location is
+    # (re)loaded: the same key, the same definitions (what the Dagster UI refetches on)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def unchanged_since(self, other: Workspace) -> frozenset[str]:
+        """The locations loaded in both listings with the same version (or none told in either)."""
+        return frozenset(name for name in self.loaded & other.loaded if self.versions.get(name) == other.versions.get(name))
 
 
 def load_error(location: dict[str, Any]) -> str:
@@ -52,17 +64,30 @@ def load_error(location: dict[str, Any]) -> str:
 
 async def load_workspace(client: DagsterClient, warn: bool = True) -> Workspace:
     """Lists the code locations; warns of each one that failed to load, naming its error."""
-    data = await client.execute(WORKSPACE)
+    try:
+        data = await client.execute(WORKSPACE)
+    except GraphQLError as error:
+        if not (error.is_schema_mismatch and "versionKey" in str(error)):
+            raise
+        if warn:
+            log.warning(
+                "this Dagster has no WorkspaceLocationEntry.versionKey: every sync lists the "
+                "asset definitions in full"
+            )
+        data = await client.execute(WORKSPACE_WITHOUT_VERSIONS)
     workspace = unwrap(WORKSPACE.name, data["workspaceOrError"], "Workspace")
     repositories: list[Repository] = []
     locations, loaded = set(), set()
     errors: dict[str, str] = {}
+    versions: dict[str, str] = {}
     for entry in workspace["locationEntries"]:
         name = entry["name"]
         locations.add(name)
         location = entry.get("locationOrLoadError") or {}
         if entry["loadStatus"] == "LOADED" and location.get("__typename") == "RepositoryLocation":
             loaded.add(name)
+            if entry.get("versionKey") is not None:
+                versions[name] = str(entry["versionKey"])
             repositories += [Repository(name, repo["name"]) for repo in location["repositories"]]
         elif location.get("__typename") == "PythonError":
             errors[name] = load_error(location)
@@ -82,4 +107,5 @@ async def load_workspace(client: DagsterClient, warn: bool = True) -> Workspace:
         frozenset(loaded),
         tuple(workspace["locationEntries"]),
         errors,
+        versions,
     )

@@ -40,6 +40,7 @@ Tests inject them with `fake.overrides[operation] = fn(variables)`; `fn` returns
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import hashlib
 import inspect
@@ -230,6 +231,21 @@ class FakeLocation:
         default_factory=lambda: {"dagster-shared": "1.13.28", "dagster": "1.13.28"}
     )
 
+    @property
+    def version_key(self) -> str:
+        """`versionKey`: new whenever the definitions change, as a reload makes it (what events
+        move, an asset's `latest` and its partition counts, is not a definition)."""
+
+        def definition(asset: FakeAsset) -> FakeAsset:
+            details = {k: v for k, v in asset.details.items() if k != "partitionStats"}
+            return dataclasses.replace(asset, latest=None, details=details)
+
+        definitions = [
+            (repo.name, repo.schedules, repo.sensors, repo.jobs, [definition(a) for a in repo.assets])
+            for repo in self.repositories
+        ]
+        return hashlib.sha1(repr((self.updated, definitions)).encode()).hexdigest()[:12]
+
 
 def schedule(name: str, status: str = "RUNNING", job: str = "job") -> dict:
     return {"name": name, "cronSchedule": "0 0 * * *", "pipelineName": job, "status": status}
@@ -306,6 +322,8 @@ class FakeDagster:
         self.check_executions: list[dict] = []
         self.next_storage_id = 1
         self.checks_error: str | None = None  # the typename `assetChecksOrError` answers instead
+        self.version_keys = True  # False: a Dagster whose schema has no `versionKey`
+        self._latest_ids: dict[str, tuple[tuple[str, str], int]] = {}  # key -> (latest, its storage id)
         # Backfills, oldest first (storage order): `PartitionBackfill` objects (see `make_backfill`).
         self.backfills: list[dict] = []
         # Ticks by instigator selectorId, in storage order (see `add_tick`); `limit` clamp of ticks.
@@ -393,6 +411,8 @@ class FakeDagster:
         if "r0" in variables:  # one root field per repository, under aliases r0, r1, ...
             return await self._answer_aliased(name, variables)
         self.requests.append((name, variables))
+        if not self.version_keys and "versionKey" in body.get("query", ""):  # an older Dagster's schema
+            return validation_error('Cannot query field "versionKey" on type "WorkspaceLocationEntry".')
         return await self._answer_one(name, variables)
 
     async def _answer_aliased(self, name: str, variables: dict) -> CallbackResult:
@@ -560,6 +580,8 @@ class FakeDagster:
                 }
                 entry = {"name": location.name, "loadStatus": "LOADED", "locationOrLoadError": value}
             entry["updatedTimestamp"] = location.updated
+            if self.version_keys:
+                entry["versionKey"] = location.version_key
             entries.append(entry)
         return {"workspaceOrError": {"__typename": "Workspace", "locationEntries": entries}}
 
@@ -685,6 +707,14 @@ class FakeDagster:
     def _ConnectorAssetGraph(self, variables: dict) -> dict:
         return self._assets_or_error(variables)
 
+    def _ConnectorAssetHeads(self, variables: dict) -> dict:
+        return self._assets_or_error(variables)
+
+    def _ConnectorAssetsByKey(self, variables: dict) -> dict:
+        """`assetsOrError(assetKeys:)`: a node for each key asked, in that order (one Dagster
+        does not know has no definition)."""
+        return self._assets_or_error({}, asked=[json.dumps(key["path"]) for key in variables["assetKeys"]])
+
     def _checks_of(self, asset: FakeAsset) -> dict:
         if self.checks_error:
             return {"__typename": self.checks_error, "message": "checks need a migration"}
@@ -695,8 +725,16 @@ class FakeDagster:
         return {"__typename": "AssetChecks", "checks": checks}
 
     def _sort_key(self, key: str) -> int | None:
-        """`latestEventSortKey` as OSS storage fills it: the newest materialization's id."""
+        """`latestEventSortKey` as OSS storage fills it: the newest materialization's id. A
+        new `latest` set on an asset is a materialization stored when first seen."""
         ids = [e["storage_id"] for e in self.asset_events if json.dumps(e["path"]) == key and e["__typename"] == "MaterializationEvent"]
+        latest = self._latest().get(key)
+        if latest is not None:
+            seen = self._latest_ids.get(key)
+            if seen is None or seen[0] != latest:
+                seen = self._latest_ids[key] = (latest, self.next_storage_id)
+                self.next_storage_id += 1
+            ids.append(seen[1])
         return max(ids, default=None)
 
     def _ConnectorAssetEvents(self, variables: dict) -> dict:
@@ -740,21 +778,27 @@ class FakeDagster:
             data[f"w{i}"] = [{k: v for k, v in e.items() if k not in ("path", "check")} for e in found]
         return data
 
-    def _assets_or_error(self, variables: dict) -> dict:
-        """`assetsOrError(cursor, limit)`, with every field either operation selects."""
+    def _assets_or_error(self, variables: dict, asked: list[str] | None = None) -> dict:
+        """`assetsOrError(cursor, limit)` (or of the `asked` keys), with every field any
+        operation selects."""
         keys = self._asset_keys()
         for key in [*self._latest(), *(json.dumps(e["path"]) for e in self.asset_events)]:
             if key not in keys:  # keys with events are listed, defined or not
                 keys[key] = (json.loads(key), None)
-        cursor = variables.get("cursor")
-        if cursor:
-            cursor = json.dumps(json.loads(cursor))
-        ordered = sorted(key for key in keys if not cursor or key > cursor)
-        limit = variables.get("limit")
-        if self.max_limit is not None:
-            limit = min(limit, self.max_limit) if limit else self.max_limit
-        if limit:
-            ordered = ordered[:limit]
+        if asked is not None:
+            for key in asked:
+                keys.setdefault(key, (json.loads(key), None))
+            ordered = asked if self.max_limit is None else asked[: self.max_limit]  # a clamping proxy
+        else:
+            cursor = variables.get("cursor")
+            if cursor:
+                cursor = json.dumps(json.loads(cursor))
+            ordered = sorted(key for key in keys if not cursor or key > cursor)
+            limit = variables.get("limit")
+            if self.max_limit is not None:
+                limit = min(limit, self.max_limit) if limit else self.max_limit
+            if limit:
+                ordered = ordered[:limit]
         latest = self._latest()
 
         def materializations(key: str) -> list[dict]:
