@@ -2,14 +2,17 @@
 
 Writes a code location with N assets (chains of 50 dependencies), starts the demo Dagster
 (`.venv-dagster`) on 127.0.0.1 with it, optionally reports one materialization per asset, then
-times, alternately and `--repeat` times each, two ways of reading every asset with the
-connector's own selection (`extractor.asset_graph.ASSET_GRAPH_PAGE`):
+times, alternately and `--repeat` times each, ways of reading every asset with the
+connector's own selections (`extractor.asset_graph`):
 
   cursor  `assetsOrError(cursor, limit: 1000)` walked page after page, the next page asked for
           as soon as its cursor is known: the connector's shape;
   keyed   the bare keys by cursor (5,000 a page), then the details by key,
           `assetsOrError(assetKeys: [...])`, 1,000 keys a request, `--in-flight` requests at
-          once: tried and measured slower (RESULTS.md), so not the connector's.
+          once: tried and measured slower (RESULTS.md), so not the connector's;
+  heads   what the connector lists when no code location was reloaded since its last full
+          listing (`extractor.asset_graph.ASSET_HEADS_PAGE`, 1,000 a page, by cursor as
+          `cursor`), before it reads by key the few assets whose rows may have moved.
 
 Prints each run and the medians, per 1,000 assets.
 
@@ -37,7 +40,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from demo.dagster_demo import DAGSTER_YAML, default_dagster_python, free_port  # noqa: E402
-from extractor.asset_graph import ASSET_GRAPH_PAGE, ASSET_PAGE_SIZE  # noqa: E402
+from extractor.asset_graph import ASSET_GRAPH_PAGE, ASSET_HEADS_PAGE, ASSET_PAGE_SIZE  # noqa: E402
 from extractor.concurrency import in_order  # noqa: E402
 
 KEY_PAGE_SIZE = 5000
@@ -103,12 +106,12 @@ async def _data(session: aiohttp.ClientSession, url: str, document: str, variabl
     return connection
 
 
-async def cursor_walk(session: aiohttp.ClientSession, url: str, in_flight: int) -> int:
+async def cursor_walk(session: aiohttp.ClientSession, url: str, in_flight: int, document: str = CURSOR_WALK) -> int:
     """Every asset's details by cursor, the next page asked for while this one is read."""
     count = 0
 
     async def page(cursor: str | None) -> dict:
-        return await _data(session, url, CURSOR_WALK, {"cursor": cursor, "limit": ASSET_PAGE_SIZE})
+        return await _data(session, url, document, {"cursor": cursor, "limit": ASSET_PAGE_SIZE})
 
     pending = asyncio.ensure_future(page(None))
     while True:
@@ -117,6 +120,11 @@ async def cursor_walk(session: aiohttp.ClientSession, url: str, in_flight: int) 
             return count
         pending = asyncio.ensure_future(page(connection["cursor"]))
         count += len(connection["nodes"])
+
+
+async def heads_walk(session: aiohttp.ClientSession, url: str, in_flight: int) -> int:
+    """The listing of an unchanged workspace: keys, sort keys, checks' names, by cursor."""
+    return await cursor_walk(session, url, in_flight, ASSET_HEADS_PAGE.document)
 
 
 async def keyed_walk(session: aiohttp.ClientSession, url: str, in_flight: int) -> int:
@@ -180,9 +188,9 @@ def main() -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     sys.exit("the webserver did not load the code location")
                 time.sleep(1)
-            timings: dict[str, list[float]] = {"cursor": [], "keyed": []}
+            timings: dict[str, list[float]] = {"cursor": [], "keyed": [], "heads": []}
             for attempt in range(args.repeat):
-                for shape, walk in (("cursor", cursor_walk), ("keyed", keyed_walk)):
+                for shape, walk in (("cursor", cursor_walk), ("keyed", keyed_walk), ("heads", heads_walk)):
                     count, seconds = asyncio.run(_timed(walk, url, args.in_flight))
                     if count < args.assets:
                         sys.exit(f"{shape}: {count} assets read, {args.assets} defined")
@@ -197,6 +205,7 @@ def main() -> None:
               f"({'with' if args.materialize else 'without'} materializations): "
               f"{1000 * median / args.assets:.2f} s per 1,000")  # fmt: skip
     print(f"keyed / cursor: {medians['keyed'] / medians['cursor']:.2f}")
+    print(f"heads / cursor: {medians['heads'] / medians['cursor']:.2f}")
 
 
 if __name__ == "__main__":
