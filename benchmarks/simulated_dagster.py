@@ -67,6 +67,7 @@ import socket
 import struct
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
@@ -1041,9 +1042,19 @@ class SimulatedDagster:
                 "__typename": "WorkspaceLocationEntry", "id": name, "name": name,
                 "loadStatus": "LOADING" if state == "loading" else "LOADED",
                 "locationOrLoadError": location, "updatedTimestamp": self.model.location_updated(r),
-                "versionKey": str(self.model.location_updated(r)),  # a load time, as for a local code server
+                "versionKey": self._version_key(name, r, state),
             })  # fmt: skip
         return {"__typename": "Workspace", "id": "Workspace", "locationEntries": entries}
+
+    def _version_key(self, name: str, r: int, state: str) -> str:
+        """`WorkspaceLocationEntry.versionKey` as `WorkspaceProcessContext` sets it: a location served
+        by a gRPC code server gives `json.dumps([server_id, container_image])` (a new server id on each
+        reload), one that failed to load gives `str(load_time)`."""
+        updated = self.model.location_updated(r)
+        if state != "loaded":
+            return str(updated)
+        server_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{name}@{updated}")
+        return json.dumps([str(server_id), None])
 
     def _instigators(self, root: str, arguments: dict[str, Any]) -> dict[str, Any]:
         selector = arguments.get("repositorySelector")

@@ -7,6 +7,7 @@ import asyncio
 import json
 import random
 import time
+import uuid
 from datetime import datetime, timezone
 
 import aiohttp
@@ -177,10 +178,17 @@ async def test_answers_the_connector_documents_with_dagster_shapes() -> None:
             versions = [{"name": "dagster-shared", "version": "1.13.28"}, {"name": "dagster", "version": "1.13.28"}]
             assert workspace == {"__typename": "Workspace", "locationEntries": [
                 {"name": name, "loadStatus": "LOADED", "updatedTimestamp": server.model.location_updated(r),
+                 "versionKey": workspace["locationEntries"][r]["versionKey"],
                  "locationOrLoadError": {
                     "__typename": "RepositoryLocation", "repositories": [{"name": "__repository__"}],
                     "dagsterLibraryVersions": versions + ([{"name": "dagster-dbt", "version": "0.29.28"}] if r == 0 else [])}}
                 for r, name in enumerate(("analytics", "ingestion"))]}  # fmt: skip
+            server_ids = set()
+            for entry in workspace["locationEntries"]:  # a gRPC code server's [server_id, container_image]
+                server_id, image = json.loads(entry["versionKey"])
+                assert str(uuid.UUID(server_id)) == server_id and image is None
+                server_ids.add(server_id)
+            assert len(server_ids) == 2
 
             jobs = (await _data(session, url, jobs_table.JOBS[0].operation(1), {"r0": SELECTOR}))["r0"]
             assert jobs["__typename"] == "Repository"
@@ -304,7 +312,9 @@ async def test_workspace_reports_locations_that_failed_or_are_loading() -> None:
             assert "DagsterUserCodeProcessError" in error["message"]
             assert error["causes"] == [{"message": "ModuleNotFoundError: No module named 'ingestion_helpers'\n"}]
             assert entries["ml_platform"] == {"name": "ml_platform", "loadStatus": "LOADING", "locationOrLoadError": None,
-                                              "updatedTimestamp": server.model.location_updated(2)}  # fmt: skip
+                                              "updatedTimestamp": server.model.location_updated(2),
+                                              "versionKey": str(server.model.location_updated(2))}  # fmt: skip
+            assert entries["ingestion"]["versionKey"] == str(server.model.location_updated(1))
             schedules = await _data(session, server.graphql_url, schedules_table.SCHEDULES.operation(1), {"r0": INGESTION})
             assert schedules["r0"]["__typename"] == "RepositoryNotFoundError"
         assert {row["code_location"] for row in server.model.expected_schedules()} == {"analytics"}
