@@ -1543,13 +1543,16 @@ def run_step_stats(model: DagsterModel, run: Run) -> list[dict[str, Any]]:
     return out
 
 
-def expected_run_steps(model: DagsterModel) -> Iterator[dict[str, Any]]:
-    """Every `dagster_run_steps` row: the steps of each finished run, lazily."""
+def expected_run_steps(model: DagsterModel, updated_after_ms: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every `dagster_run_steps` row: the steps of each finished run (updated after
+    `updated_after_ms`, if given: a first sync's `step_history_days`), lazily."""
     for index in range(model.stored_runs):
         if index in model._deleted:
             continue
         run = model.run(index)
         if run.status not in TERMINAL_STATUSES:
+            continue
+        if updated_after_ms is not None and run.update_ms <= updated_after_ms:
             continue
         for stats in run_step_stats(model, run):
             yield {

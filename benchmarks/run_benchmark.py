@@ -8,6 +8,9 @@ Scenarios (each run --repeat times, interleaved, one sync at a time):
   incremental       right after each connector sync, a second sync of the same copy (nothing new)
   naive             benchmarks/naive_connector: sequential urllib, pages of 100, one final checkpoint
   destination_only  benchmarks/destination_only: upserts the same N rows built in-process
+  destination_steps the same, followed by the `dagster_run_steps` rows the connector's first
+                    sync writes (the finished runs of its `step_history_days`): the bound for
+                    the same rows as the connector
   noop              benchmarks/noop_connector: the fixed cost of a `fivetran debug` run
   network_only      computed, not run: run pages x latency / concurrency
 
@@ -54,7 +57,7 @@ from benchmarks.table_scenarios import TABLE_SCENARIOS, model_knobs, run_table_s
 from benchmarks.tables import TABLES  # noqa: E402
 from tests.support.fivetran_runner import ConnectorProject  # noqa: E402
 
-SCENARIOS = ("connector", "incremental", "naive", "destination_only", "noop")
+SCENARIOS = ("connector", "incremental", "naive", "destination_only", "destination_steps", "noop")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # Fallback only: the defaults are read from the connector's own extractor/config.py.
 CONNECTOR_DEFAULTS = {"page_size": 5000, "max_concurrency": 4, "requests_per_second": 20}
@@ -214,6 +217,8 @@ def run_sync(project: ConnectorProject, scenario: str, repeat: int, server: Simu
             if ":" in part:
                 table, count = part.split(":")
                 measurement.rows_in_sync[table.strip()] = int(count)
+    for count, table in re.findall(r"(\d+) rows of (dagster_\w+)", output):  # destination_only's own line
+        measurement.rows_in_sync.setdefault(table, int(count))
     memory = re.search(r"connector process memory usage: average [\d.]+ MB, peak ([\d.]+) MB", output)
     if memory:
         measurement.sdk_peak_over_baseline_mb = float(memory.group(1))
@@ -399,6 +404,7 @@ def summarise(measurements: list[Measurement], runs: int) -> dict[str, dict[str,
         if ok:
             operations = sorted({op for m in ok for op in m.by_operation})
             entry["request_mix"] = {op: _median([m.by_operation.get(op, 0) for m in ok]) for op in operations}
+        entry["run_steps_rows_median"] = _median([m.rows_in_sync.get("dagster_run_steps", 0) for m in ok])
         if scenario == "incremental":
             entry["runs_reread_median"] = _median([m.rows_in_sync.get("dagster_runs", 0) for m in ok])
         summary[scenario] = entry
@@ -455,6 +461,16 @@ def print_report(summary: dict[str, dict[str, Any]], network_only: dict[str, Any
             f"connector peak RSS - destination_only peak RSS: "
             f"{c['peak_rss_tree_mb_median'] - d['peak_rss_tree_mb_median']:+.1f} MB (tree), "
             f"{c['peak_rss_wait4_mb_median'] - d['peak_rss_wait4_mb_median']:+.1f} MB (wait4)")
+    steps = summary.get("destination_steps", {})
+    if steps:
+        lines.append(f"connector / destination_steps wall: {ratio(c, steps)} (the same rows: runs and the first "
+                     f"sync's steps; dagster_run_steps rows: connector {c.get('run_steps_rows_median')}, "
+                     f"destination_steps {steps.get('run_steps_rows_median')})")
+    if c.get("peak_rss_tree_mb_median") and steps.get("peak_rss_tree_mb_median"):
+        lines.append(
+            f"connector peak RSS - destination_steps peak RSS: "
+            f"{c['peak_rss_tree_mb_median'] - steps['peak_rss_tree_mb_median']:+.1f} MB (tree), "
+            f"{c['peak_rss_wait4_mb_median'] - steps['peak_rss_wait4_mb_median']:+.1f} MB (wait4)")
     if c.get("wall_seconds_median") and network_only["seconds"]:
         lines.append(f"connector / network_only     wall: {c['wall_seconds_median'] / network_only['seconds']:.2f}x")
     if c.get("requests_median"):
@@ -563,6 +579,13 @@ def connector_settings(configuration: dict[str, str]) -> dict[str, int]:
         return {**CONNECTOR_DEFAULTS, **{k: int(v) for k, v in configuration.items() if k in CONNECTOR_DEFAULTS}}
 
 
+def step_history_days(configuration: dict[str, str]) -> int:
+    """The first sync's window of run steps, as the measured connector reads it."""
+    from extractor.config import parse_configuration
+
+    return int(parse_configuration(configuration).step_history_days)
+
+
 def connector_configuration(args: argparse.Namespace, base_url: str) -> dict[str, str]:
     configuration = {"base_url": base_url}
     for item in args.config:
@@ -668,13 +691,17 @@ def main(argv: list[str] | None = None) -> int:
                 verified(naive, project, "count", check_others=False)
                 if not args.keep:
                     shutil.rmtree(project.root, ignore_errors=True)
-            if "destination_only" in args.scenario_list:
+            for scenario in ("destination_only", "destination_steps"):
+                if scenario not in args.scenario_list:
+                    continue
+                configuration = {"runs": str(args.runs), "seed": str(args.seed), "now": repr(server_model_now),
+                                 "model": json.dumps(model_knobs(knobs))}
+                if scenario == "destination_steps":
+                    configuration["step_history_days"] = str(step_history_days(connector_configuration(args, server.url)))
                 project = BaselineProject(
-                    workdir / f"destination-{repeat}", BENCH_DIR / "destination_only",
-                    {"runs": str(args.runs), "seed": str(args.seed), "now": repr(server_model_now),
-                     "model": json.dumps(model_knobs(knobs))},
+                    workdir / f"{scenario}-{repeat}", BENCH_DIR / "destination_only", configuration,
                     extra_files=(BENCH_DIR / "dagster_model.py", BENCH_DIR / "asset_history.py"))
-                record(run_sync(project, "destination_only", repeat, server, args.timeout))
+                record(run_sync(project, scenario, repeat, server, args.timeout))
                 if not args.keep:
                     shutil.rmtree(project.root, ignore_errors=True)
             if "noop" in args.scenario_list:

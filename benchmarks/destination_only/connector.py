@@ -7,6 +7,11 @@ clock and model knobs), generated lazily; building them is included in the figur
   * `dagster_asset_events`: `asset_history.expected_event_rows()` over the model's keys with events;
   * `dagster_ticks`: `DagsterModel.expected_ticks()`.
 
+With `step_history_days` set (`dagster_runs` only), the runs are followed by the
+`dagster_run_steps` rows the connector's first sync writes: the steps of the finished runs
+updated in the last `step_history_days` (0: of every finished run). That is the bound for the
+same rows as the connector's first sync of runs, which also writes those steps.
+
 Configuration: `table`, `now`, `model` (JSON: `DagsterModel` keyword arguments), and
 `asset_events` (events in all, for `dagster_asset_events`). `runs` and `seed` alone are still
 read, as before.
@@ -36,28 +41,36 @@ def _rows(configuration):
     model = DagsterModel(now=now, **knobs)
     table = configuration.get("table") or "dagster_runs"
     if table == "dagster_runs":
-        return table, model.expected_runs()
-    if table == "dagster_ticks":
-        return table, model.expected_ticks()
-    if table == "dagster_asset_events":
+        yield from ((table, row) for row in model.expected_runs())
+        if configuration.get("step_history_days") is not None:
+            from dagster_model import expected_run_steps
+
+            days = int(configuration["step_history_days"])
+            since_ms = model.now_ms - days * 86_400_000 if days else None
+            yield from (("dagster_run_steps", row) for row in expected_run_steps(model, updated_after_ms=since_ms))
+    elif table == "dagster_ticks":
+        yield from ((table, row) for row in model.expected_ticks())
+    elif table == "dagster_asset_events":
         from asset_history import AssetHistory, expected_event_rows
 
         _, with_events = model._asset_keys()
         history = AssetHistory([key.path for key in with_events], int(configuration["asset_events"]), model.now_ms)
-        return table, expected_event_rows(history)
-    raise ValueError(f"destination_only: no rows for table {table!r}")
+        yield from ((table, row) for row in expected_event_rows(history))
+    else:
+        raise ValueError(f"destination_only: no rows for table {table!r}")
 
 
 def update(configuration, state):
-    table, rows = _rows(configuration)
+    counts = {}
     count = 0
-    for row in rows:
+    for table, row in _rows(configuration):
         op.upsert(table, row)
+        counts[table] = counts.get(table, 0) + 1
         count += 1
         if count % CHECKPOINT_EVERY == 0:
             op.checkpoint({"rows": count})
     op.checkpoint({"rows": count})
-    log.info(f"destination_only: {count} rows of {table}")
+    log.info("destination_only: " + ", ".join(f"{n} rows of {table}" for table, n in counts.items()))
 
 
 connector = Connector(update=update, schema=schema)
