@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -167,6 +168,7 @@ class AssetGraph:
     heads: list[AssetHead] = field(default_factory=list)
     checks: list[CheckRef] = field(default_factory=list)
     sent: dict[str, int] = field(default_factory=dict)  # rows sent, by table
+    pages: int = 0  # listing pages read
 
     def add_heads(self, nodes: list[dict[str, Any]]) -> None:
         for node in nodes:
@@ -221,10 +223,11 @@ async def _walk(context: SyncContext) -> AssetGraph:
     now = time.time()  # this machine's clock: only when to list everything again
     if is_current(basis, workspace, form, now):
         since = _int(basis.get("sort_key"))
-        pages, reread = await _read_changed(context, graph, tables, workspace, since)
+        reread = await _read_changed(context, graph, tables, workspace, since)
         listed_at, how = basis["listed_at"], f"definitions unchanged, {reread} assets read again"
     else:
-        since, pages = None, await _read_all(context, graph, tables)
+        since = None
+        await _read_all(context, graph, tables)
         listed_at, how = now, "every definition"
     sort_keys = [head.sort_key for head in graph.heads if head.sort_key is not None]
     graph.listings[assets.NAME].basis = {
@@ -233,7 +236,7 @@ async def _walk(context: SyncContext) -> AssetGraph:
         "listed_at": listed_at,
         "sort_key": max([*sort_keys, *([since] if since is not None else [])], default=None),
     }
-    log.info(f"asset graph: {len(graph.heads)} asset keys in {pages} pages ({how}; {graph.sent_counts()})")
+    log.info(f"asset graph: {len(graph.heads)} asset keys in {graph.pages} pages ({how}; {graph.sent_counts()})")
     return graph
 
 
@@ -254,40 +257,38 @@ def is_current(basis: Any, workspace: Workspace, form: str, now: float) -> bool:
     )
 
 
-async def _read_all(context: SyncContext, graph: AssetGraph, tables: tuple[ModuleType, ...]) -> int:
-    """The full listing: every asset with its definition, page by page."""
-    pages = 0
-    async for nodes in connection_pages(
-        context.client, ASSET_GRAPH_PAGE, "assetsOrError", "AssetConnection", ASSET_PAGE_SIZE
-    ):
-        pages += 1
+async def _listed(
+    context: SyncContext, graph: AssetGraph, operation: Operation
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Walks an asset listing by cursor, recording each page's heads and checks; yields the
+    assets defined in the workspace, page by page."""
+    async for nodes in connection_pages(context.client, operation, "assetsOrError", "AssetConnection", ASSET_PAGE_SIZE):
+        graph.pages += 1
         graph.add_heads(nodes)
         defined = [node for node in nodes if is_defined(node)]
         graph.add_checks(defined)
+        yield defined
+
+
+async def _read_all(context: SyncContext, graph: AssetGraph, tables: tuple[ModuleType, ...]) -> None:
+    """The full listing: every asset with its definition, page by page."""
+    async for defined in _listed(context, graph, ASSET_GRAPH_PAGE):
         await _send_rows(context, graph, tables, defined)
-    return pages
 
 
 async def _read_changed(
     context: SyncContext, graph: AssetGraph, tables: tuple[ModuleType, ...], workspace: Workspace, since: int | None
-) -> tuple[int, int]:
+) -> int:
     """The listing of a workspace whose definitions did not change: the bare keys (with what
     tells a row may have changed), then, by key, the definitions of the assets whose events
     moved past `since`, the partitioned ones and any new one. The other rows stand as last
-    synced. Returns the pages listed and the assets read again."""
+    synced. Returns how many assets were read again."""
     for listing in graph.listings.values():
         for location in workspace.loaded:
             listing.found[location].update(listing.previous.get(location, {}))
     known = graph.listings[tables[0].NAME].previous
     changed: list[dict[str, Any]] = []
-    pages = 0
-    async for nodes in connection_pages(
-        context.client, ASSET_HEADS_PAGE, "assetsOrError", "AssetConnection", ASSET_PAGE_SIZE
-    ):
-        pages += 1
-        graph.add_heads(nodes)
-        defined = [node for node in nodes if is_defined(node)]
-        graph.add_checks(defined)
+    async for defined in _listed(context, graph, ASSET_HEADS_PAGE):
         for node in defined:
             definition, path = node["definition"], node["key"]["path"]
             sort_key = _int(node.get("latestEventSortKey"))
@@ -306,7 +307,7 @@ async def _read_changed(
             raise ResultError(ASSETS_BY_KEY.name, "AssetConnection", f"no asset answered for {len(asked)} keys asked")
         done += len(nodes)  # in the order asked; a server that clamps answers fewer: the rest is asked again
         await _send_rows(context, graph, tables, [node for node in nodes if is_defined(node)])
-    return pages, len(changed)
+    return len(changed)
 
 
 async def _send_rows(
