@@ -694,12 +694,12 @@ def main(argv: list[str] | None = None) -> int:
             for scenario in ("destination_only", "destination_steps"):
                 if scenario not in args.scenario_list:
                     continue
-                configuration = {"runs": str(args.runs), "seed": str(args.seed), "now": repr(server_model_now),
-                                 "model": json.dumps(model_knobs(knobs))}
+                rows_configuration = {"runs": str(args.runs), "seed": str(args.seed), "now": repr(server_model_now),
+                                      "model": json.dumps(model_knobs(knobs))}
                 if scenario == "destination_steps":
-                    configuration["step_history_days"] = str(step_history_days(connector_configuration(args, server.url)))
+                    rows_configuration["step_history_days"] = str(step_history_days(configuration))
                 project = BaselineProject(
-                    workdir / f"{scenario}-{repeat}", BENCH_DIR / "destination_only", configuration,
+                    workdir / f"{scenario}-{repeat}", BENCH_DIR / "destination_only", rows_configuration,
                     extra_files=(BENCH_DIR / "dagster_model.py", BENCH_DIR / "asset_history.py"))
                 record(run_sync(project, scenario, repeat, server, args.timeout))
                 if not args.keep:
