@@ -63,6 +63,11 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 CONNECTOR_DEFAULTS = {"page_size": 5000, "max_concurrency": 4, "requests_per_second": 20}
 NAIVE_PAGE_SIZE = 100
 RSS_POLL_SECONDS = 0.05
+RSS_TIMELINE_SECONDS = 1.0
+# Where the running peak RSS is compared, as fractions of each sync's wall time: equal
+# fractions are about equal progress (a sync and its bound write the same rows at close
+# rates), so an excess that is the same at each is flat in the rows written.
+PROGRESS_POINTS = (0.25, 0.5, 0.75, 1.0)
 RUN_COLUMNS = ["run_id", "pipeline_name", "code_location", "repository", "parent_run_id", "root_run_id",
                "status", "mode", "creation_time", "start_time", "end_time", "update_time", "tags"]
 
@@ -138,17 +143,20 @@ class Measurement:
     log: str = ""
     code_digest: str | None = None  # sha256 (16 hex) of the connector files copied for this sync
     load_average_before: float | None = None  # 1-minute load average when the sync started
+    rss_timeline_mb: list[float] = field(default_factory=list)  # tree RSS, one sample a second
 
 
 # ---- running one sync -------------------------------------------------------------------------
 
 
-def _poll_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
-    """Samples the summed RSS of `pid`'s descendants (not `pid`: the measuring wrapper)."""
+def _poll_rss(pid: int, stop: threading.Event, peak: list[int], timeline: list[float]) -> None:
+    """Samples the summed RSS of `pid`'s descendants (not `pid`: the measuring wrapper): the
+    peak into `peak[0]`, and one sample a second (MB) into `timeline`."""
     try:
         wrapper = psutil.Process(pid)
     except psutil.NoSuchProcess:
         return
+    started = time.monotonic()
     while not stop.is_set():
         total = 0
         try:
@@ -161,7 +169,34 @@ def _poll_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
         peak[0] = max(peak[0], total)
+        if time.monotonic() - started >= len(timeline) * RSS_TIMELINE_SECONDS:
+            timeline.append(round(total / 2**20, 1))
         stop.wait(RSS_POLL_SECONDS)
+
+
+def running_peaks(timeline: list[float], points: tuple[float, ...] = PROGRESS_POINTS) -> list[float | None]:
+    """The highest RSS sampled up to each fraction of the sync's duration."""
+    if not timeline:
+        return [None for _ in points]
+    return [max(timeline[: max(1, round(point * len(timeline)))]) for point in points]
+
+
+def excess_by_progress(connector: list[Measurement], bound: list[Measurement]) -> list[float | None]:
+    """At each of `PROGRESS_POINTS`: the median running peak of the connector's syncs less the
+    bound's (MB). Flat memory: about the same excess at every point."""
+    ours = [running_peaks(m.rss_timeline_mb) for m in connector if m.ok]
+    theirs = [running_peaks(m.rss_timeline_mb) for m in bound if m.ok]
+    excess: list[float | None] = []
+    for i in range(len(PROGRESS_POINTS)):
+        a, b = _median([p[i] for p in ours]), _median([p[i] for p in theirs])
+        excess.append(None if a is None or b is None else round(a - b, 1))
+    return excess
+
+
+def excess_line(name: str, excess: list[float | None]) -> str:
+    points = "/".join(f"{round(p * 100)}%" for p in PROGRESS_POINTS)
+    values = ", ".join("-" if value is None else f"{value:+.1f}" for value in excess)
+    return f"running peak RSS - {name}'s at {points} of each sync (medians): {values} MB"
 
 
 def run_sync(project: ConnectorProject, scenario: str, repeat: int, server: SimulatedDagster,
@@ -180,8 +215,8 @@ def run_sync(project: ConnectorProject, scenario: str, repeat: int, server: Simu
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(command, env=project._env, cwd=project.root, stdout=log_file,
                                    stderr=subprocess.STDOUT, start_new_session=True)
-    stop, peak = threading.Event(), [0]
-    poller = threading.Thread(target=_poll_rss, args=(process.pid, stop, peak), daemon=True)
+    stop, peak, timeline = threading.Event(), [0], []
+    poller = threading.Thread(target=_poll_rss, args=(process.pid, stop, peak, timeline), daemon=True)
     poller.start()
     try:
         process.wait(timeout=timeout)
@@ -209,6 +244,7 @@ def run_sync(project: ConnectorProject, scenario: str, repeat: int, server: Simu
         server_run_pages=stats["run_pages"], server_runs_served=stats["runs_served"],
         server_run_pages_seconds=stats["run_pages_seconds"],
         by_operation=stats["by_operation"], log=str(log_path), load_average_before=load,
+        rss_timeline_mb=timeline,
     )
     summary = re.search(r"Dagster sync complete in ([\d.]+)s \(([^)]*)\)", output)
     if summary:
@@ -408,6 +444,11 @@ def summarise(measurements: list[Measurement], runs: int) -> dict[str, dict[str,
         if scenario == "incremental":
             entry["runs_reread_median"] = _median([m.rows_in_sync.get("dagster_runs", 0) for m in ok])
         summary[scenario] = entry
+    connector = [m for m in measurements if m.scenario == "connector"]
+    for bound in ("destination_only", "destination_steps"):
+        if "connector" in summary and bound in summary:
+            summary["connector"][f"rss_excess_over_{bound}_by_progress"] = excess_by_progress(
+                connector, [m for m in measurements if m.scenario == bound])
     return summary
 
 
@@ -461,6 +502,8 @@ def print_report(summary: dict[str, dict[str, Any]], network_only: dict[str, Any
             f"connector peak RSS - destination_only peak RSS: "
             f"{c['peak_rss_tree_mb_median'] - d['peak_rss_tree_mb_median']:+.1f} MB (tree), "
             f"{c['peak_rss_wait4_mb_median'] - d['peak_rss_wait4_mb_median']:+.1f} MB (wait4)")
+    if c.get("rss_excess_over_destination_only_by_progress"):
+        lines.append(excess_line("destination_only", c["rss_excess_over_destination_only_by_progress"]))
     steps = summary.get("destination_steps", {})
     if steps:
         lines.append(f"connector / destination_steps wall: {ratio(c, steps)} (the same rows: runs and the first "
@@ -471,6 +514,8 @@ def print_report(summary: dict[str, dict[str, Any]], network_only: dict[str, Any
             f"connector peak RSS - destination_steps peak RSS: "
             f"{c['peak_rss_tree_mb_median'] - steps['peak_rss_tree_mb_median']:+.1f} MB (tree), "
             f"{c['peak_rss_wait4_mb_median'] - steps['peak_rss_wait4_mb_median']:+.1f} MB (wait4)")
+    if c.get("rss_excess_over_destination_steps_by_progress"):
+        lines.append(excess_line("destination_steps", c["rss_excess_over_destination_steps_by_progress"]))
     if c.get("wall_seconds_median") and network_only["seconds"]:
         lines.append(f"connector / network_only     wall: {c['wall_seconds_median'] / network_only['seconds']:.2f}x")
     if c.get("requests_median"):

@@ -192,7 +192,7 @@ def run_table_scenarios(rb: Any, args: Any, base_knobs: ServerKnobs, workdir: Pa
                 if not args.keep:
                     shutil.rmtree(baseline.root, ignore_errors=True)
         summary[scenario] = _ratios(rb, measured.get(scenario, []), measured.get(f"{scenario}_destination_only", []), rows)
-        lines += _table_report(scenario, table, rows, summary[scenario])
+        lines += _table_report(rb, scenario, table, rows, summary[scenario])
 
     if "incremental_large" in args.scenario_list:
         knobs = replace(base_knobs, latency_ms=0)
@@ -244,10 +244,11 @@ def _ratios(rb: Any, connector: list[Any], bound: list[Any], rows: int) -> dict[
         out["wall_ratio"] = c["wall_seconds_median"] / d["wall_seconds_median"]
         out["rss_excess_tree_mb"] = c["peak_rss_tree_mb_median"] - d["peak_rss_tree_mb_median"]
         out["rss_excess_wait4_mb"] = c["peak_rss_wait4_mb_median"] - d["peak_rss_wait4_mb_median"]
+        out["rss_excess_by_progress"] = rb.excess_by_progress(connector, bound)
     return out
 
 
-def _table_report(scenario: str, table: str, rows: int, entry: dict[str, Any]) -> list[str]:
+def _table_report(rb: Any, scenario: str, table: str, rows: int, entry: dict[str, Any]) -> list[str]:
     c, d = entry["connector"], entry["destination_only"]
     lines = [f"{scenario}: {rows:,} rows of {table}"]
     for name, stats in (("connector", c), ("destination_only", d)):
@@ -260,6 +261,7 @@ def _table_report(scenario: str, table: str, rows: int, entry: dict[str, Any]) -
     if "wall_ratio" in entry:
         lines.append(f"  connector / destination_only wall: {entry['wall_ratio']:.2f}x (target <= 1.3); peak RSS "
                      f"excess {entry['rss_excess_tree_mb']:+.1f} MB (tree), {entry['rss_excess_wait4_mb']:+.1f} MB (wait4)")  # fmt: skip
+        lines.append("  " + rb.excess_line("destination_only", entry["rss_excess_by_progress"]))
         lines.append(f"  connector request mix: {c['request_mix']}")
     return lines
 

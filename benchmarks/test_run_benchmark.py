@@ -28,3 +28,20 @@ def test_every_repeat_of_the_connector_and_both_bounds_syncs_the_same_rows(tmp_p
     # model's start: a run at the window's edge may fall on either side.
     assert steps > 0 and abs(steps - bound) <= 0.02 * steps
     assert summary["destination_only"]["run_steps_rows_median"] == 0
+    assert all(value is not None for value in summary["connector"]["rss_excess_over_destination_steps_by_progress"])
+
+
+def test_running_peaks_are_taken_at_fractions_of_the_sync() -> None:
+    timeline = [100.0, 150.0, 120.0, 200.0, 180.0, 170.0, 300.0, 250.0]
+    assert run_benchmark.running_peaks(timeline) == [150.0, 200.0, 200.0, 300.0]
+    assert run_benchmark.running_peaks([]) == [None, None, None, None]
+
+
+def test_the_excess_by_progress_compares_medians_at_each_point() -> None:
+    def sync(scenario: str, timeline: list[float], ok: bool = True) -> run_benchmark.Measurement:
+        return run_benchmark.Measurement(scenario, 1, ok, 1.0, max(timeline), max(timeline), rss_timeline_mb=timeline)
+
+    connector = [sync("connector", [110, 120, 130, 140]), sync("connector", [130, 140, 150, 160]),
+                 sync("connector", [900, 900, 900, 900], ok=False)]  # fmt: skip
+    bound = [sync("destination_only", [100, 100, 100, 100])]
+    assert run_benchmark.excess_by_progress(connector, bound) == [20.0, 30.0, 40.0, 50.0]
