@@ -460,6 +460,19 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return f"{value:,}"
 
 
+def _memory_lines(connector: dict[str, Any], name: str, bound: dict[str, Any]) -> list[str]:
+    """The connector's peak RSS less a bound's, at the end and along the sync."""
+    lines = []
+    if connector.get("peak_rss_tree_mb_median") and bound.get("peak_rss_tree_mb_median"):
+        lines.append(
+            f"connector peak RSS - {name} peak RSS: "
+            f"{connector['peak_rss_tree_mb_median'] - bound['peak_rss_tree_mb_median']:+.1f} MB (tree), "
+            f"{connector['peak_rss_wait4_mb_median'] - bound['peak_rss_wait4_mb_median']:+.1f} MB (wait4)")
+    if connector.get(f"rss_excess_over_{name}_by_progress"):
+        lines.append(excess_line(name, connector[f"rss_excess_over_{name}_by_progress"]))
+    return lines
+
+
 def print_report(summary: dict[str, dict[str, Any]], network_only: dict[str, Any], runs: int) -> list[str]:
     lines = []
     header = (f"{'scenario':<17} {'wall s':>8} {'(min-max)':>15} {'rows/s':>9} {'requests':>9} "
@@ -497,25 +510,13 @@ def print_report(summary: dict[str, dict[str, Any]], network_only: dict[str, Any
     lines.append(f"connector / naive            wall: {ratio(c, n)}   peak RSS (tree): "
                  f"{ratio(c, n, 'peak_rss_tree_mb_median')}")
     lines.append(f"connector / destination_only wall: {ratio(c, d)}")
-    if c.get("peak_rss_tree_mb_median") and d.get("peak_rss_tree_mb_median"):
-        lines.append(
-            f"connector peak RSS - destination_only peak RSS: "
-            f"{c['peak_rss_tree_mb_median'] - d['peak_rss_tree_mb_median']:+.1f} MB (tree), "
-            f"{c['peak_rss_wait4_mb_median'] - d['peak_rss_wait4_mb_median']:+.1f} MB (wait4)")
-    if c.get("rss_excess_over_destination_only_by_progress"):
-        lines.append(excess_line("destination_only", c["rss_excess_over_destination_only_by_progress"]))
+    lines += _memory_lines(c, "destination_only", d)
     steps = summary.get("destination_steps", {})
     if steps:
         lines.append(f"connector / destination_steps wall: {ratio(c, steps)} (the same rows: runs and the first "
                      f"sync's steps; dagster_run_steps rows: connector {c.get('run_steps_rows_median')}, "
                      f"destination_steps {steps.get('run_steps_rows_median')})")
-    if c.get("peak_rss_tree_mb_median") and steps.get("peak_rss_tree_mb_median"):
-        lines.append(
-            f"connector peak RSS - destination_steps peak RSS: "
-            f"{c['peak_rss_tree_mb_median'] - steps['peak_rss_tree_mb_median']:+.1f} MB (tree), "
-            f"{c['peak_rss_wait4_mb_median'] - steps['peak_rss_wait4_mb_median']:+.1f} MB (wait4)")
-    if c.get("rss_excess_over_destination_steps_by_progress"):
-        lines.append(excess_line("destination_steps", c["rss_excess_over_destination_steps_by_progress"]))
+    lines += _memory_lines(c, "destination_steps", steps)
     if c.get("wall_seconds_median") and network_only["seconds"]:
         lines.append(f"connector / network_only     wall: {c['wall_seconds_median'] / network_only['seconds']:.2f}x")
     if c.get("requests_median"):
