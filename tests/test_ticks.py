@@ -12,8 +12,8 @@ from extractor.config import parse_configuration
 from extractor.events import Checkpoint, Deletes, Rows
 from extractor.state import SyncState
 from extractor.sync import extract
-from extractor.tables.ticks import BATCH_TICKS, NAME, plan_batch
-from extractor.tick_state import InstigatorPosition, TickWalk
+from extractor.tables.ticks import BATCH_TICKS, NAME, TickSync, plan_batch
+from extractor.tick_state import MAX_OPEN_TICKS, InstigatorPosition, TickWalk
 from extractor.tick_walk import OVERLAP_SECONDS
 from extractor.transforms import utc_datetime
 from tests.fake_dagster import (
@@ -135,6 +135,37 @@ def test_a_first_sync_of_thousands_of_ticks_in_clamped_pages_loses_nothing(clamp
     assert len(pages) == -(-(2500 - BATCH_TICKS) // (clamp - 1)) + 2
     assert position(state, "watch_loc_a") == {"watermark": ticks[-1]["timestamp"], "max_id": int(ticks[-1]["tickId"])}
     assert position(state, "watch_loc_b", "loc_b") == {}  # walked, no tick yet
+
+
+def test_a_long_walk_remembers_only_the_open_ticks_it_read(monkeypatch):
+    """What a walk has read is kept only for the ticks that may need reading again (memory
+    stays flat in the history); the open ticks it read are not read again."""
+    fake = deployment()
+    ticks = add_ticks(fake, "watch_loc_a", 2500)
+    opened = [ticks[i] for i in (100, 400, 700, 1000, 1300, 2300)]  # all below the batch
+    for tick in opened:
+        tick["status"] = "STARTED"
+    state = fresh()
+    run_sync(fake, state)
+    assert len(position(state, "watch_loc_a")["open"]) == len(opened)
+    ticks.extend(add_ticks(fake, "watch_loc_a", 1500, start=BASE_TIME + 2500 * SPACING))
+    sizes = []
+    original = TickSync._reread_open
+
+    async def spy(self, instigator, position, seen):
+        sizes.append(len(seen))
+        await original(self, instigator, position, seen)
+
+    monkeypatch.setattr(TickSync, "_reread_open", spy)
+    forget_requests(fake)
+    rows = by_id(run_sync(fake, state))
+    assert set(rows) == tick_ids(ticks[2500 - 1 :]) | tick_ids(opened)  # the gap, and the open ticks
+    assert max(sizes) <= BATCH_TICKS + MAX_OPEN_TICKS
+    rereads = [call for call in fake.calls_of("ConnectorInstigatorTicks") if call["after"] is not None]
+    # The walk's last page (1,000 ticks down from 2,980) holds tick 2,300: it is not read again.
+    assert sorted(call["before"] for call in rereads) == [
+        tick["timestamp"] + OVERLAP_SECONDS for tick in opened[:-1]
+    ]
 
 
 def test_ticks_sharing_a_timestamp_across_page_boundaries_are_all_synced():

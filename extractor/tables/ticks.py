@@ -249,7 +249,9 @@ class TickSync:
         return planned
 
     async def _follow(self, instigator: Instigator, position: InstigatorPosition, seen: set[str]) -> None:
-        """The instigator's walks, then its open ticks that no page of this sync held."""
+        """The instigator's walks, then its open ticks that no page of this sync held.
+
+        `seen`: the ids this sync has read of the batch's ticks and of the open ticks."""
         async with self._slots:
             for walk in list(position.walks):
                 if not await self._walk(instigator, position, walk, seen):
@@ -276,8 +278,9 @@ class TickSync:
                     or timestamp_of(tick) >= walk.stop - OVERLAP_SECONDS
                     or tick["tickId"] in position.open
                 ]
-                seen.update(tick["tickId"] for tick in page.ticks)
                 self._warn_dropped(instigator, position.note(send))
+                # only the open ones: `seen` stays as small as `open`, however long the history
+                seen.update(tick["tickId"] for tick in send if tick["tickId"] in position.open)
                 if page.next_before is None:
                     position.walks.remove(walk)
                 else:
