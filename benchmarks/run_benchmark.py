@@ -544,11 +544,13 @@ def print_report(summary: dict[str, dict[str, Any]], network_only: dict[str, Any
 
 
 def _files_digest(root: Path) -> str:
+    """sha256 (16 hex) of `connector.py` and every module of `extractor/`, subpackages too."""
     import hashlib
 
     digest = hashlib.sha256()
-    for path in sorted([root / "connector.py", *(root / "extractor").glob("*.py")]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted([root / "connector.py", *(root / "extractor").rglob("*.py")]):
+        if "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 

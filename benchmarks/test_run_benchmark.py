@@ -45,3 +45,14 @@ def test_the_excess_by_progress_compares_medians_at_each_point() -> None:
                  sync("connector", [900, 900, 900, 900], ok=False)]  # fmt: skip
     bound = [sync("destination_only", [100, 100, 100, 100])]
     assert run_benchmark.excess_by_progress(connector, bound) == [20.0, 30.0, 40.0, 50.0]
+
+
+def test_the_code_digest_covers_every_module_of_the_extractor(tmp_path: Path) -> None:
+    (tmp_path / "extractor" / "tables").mkdir(parents=True)
+    (tmp_path / "connector.py").write_text("connector")
+    (tmp_path / "extractor" / "sync.py").write_text("sync")
+    table = tmp_path / "extractor" / "tables" / "ticks.py"
+    table.write_text("ticks")
+    before = run_benchmark._files_digest(tmp_path)
+    table.write_text("ticks, changed")
+    assert run_benchmark._files_digest(tmp_path) != before
