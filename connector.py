@@ -1,8 +1,9 @@
 """Fivetran connector for Dagster: the thin shim between the Fivetran SDK and `extractor/`.
 
 `update()` drains the extractor's event stream: it upserts each page of rows, soft-deletes
-definitions gone from Dagster, and checkpoints after each run page, so an interrupted sync
-resumes from its last run page. `configuration_form()` is the setup form and its setup tests
+definitions gone from Dagster, and checkpoints as the stream says (after each run page, or the
+newest of several while rows wait: `extractor/sync.py`), so an interrupted sync resumes from its
+last checkpoint. `configuration_form()` is the setup form and its setup tests
 (`fivetran configuration --test`), defined in `extractor/setup_form.py`.
 """
 

@@ -83,6 +83,11 @@ class Channel:
                     if not self._items:
                         raise RuntimeError("the extractor stopped without finishing")
 
+    def empty(self) -> bool:
+        """Whether nothing is queued (a `get` now would wait)."""
+        with self._changed:
+            return not self._items
+
     def close(self) -> None:
         """Tells producers to stop; items still queued are dropped."""
         self._closed.set()

@@ -1,6 +1,8 @@
 """Orchestration: runs the extraction on an event loop in a worker thread, every table of the
 registry (`extractor/tables/`) concurrently, and hands `update()` a stream of `Rows`, `Deletes`
-and `Checkpoint` events through a bounded `Channel`.
+and `Checkpoint` events through a bounded `Channel`. Of the checkpoints the tables ask for,
+`update()` gets each at once when it is idle, else the newest at most every
+`CHECKPOINT_INTERVAL_SECONDS` (`CheckpointPacer`).
 
 Error policy: a required table's failure (runs) ends the sync, but only after the other tables
 have finished and everything they sent is checkpointed (the run walks resume from their last
@@ -14,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Awaitable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,6 +41,12 @@ CHANNEL_BYTES = 5_000_000
 # upserted rows in memory until a checkpoint. Safe at any moment: a table's position never
 # names rows not yet sent (extractor/table.py).
 CHECKPOINT_ROWS = 5000
+# `update()` takes a checkpoint the extraction sends at once when it has nothing else to do
+# (the channel is empty); while rows wait, it takes the newest one at most this often, or once
+# CHECKPOINT_ROWS rows were upserted since the last: each costs the destination a commit (and
+# `fivetran debug` a look at every declared table), which is more than writing a page of runs
+# with large tags. A later checkpoint commits everything an earlier one would have.
+CHECKPOINT_INTERVAL_SECONDS = 2.0
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -157,6 +166,38 @@ class _Extraction:
             self._unsaved = True
 
 
+class CheckpointPacer:
+    """Which of the extraction's checkpoints `update()` takes (`CHECKPOINT_INTERVAL_SECONDS`):
+    the newest one held, once `update()` is idle, or the last was long or many rows ago."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._held: Checkpoint | None = None
+        self._rows = 0  # rows and deletes handed on since the last checkpoint taken
+        self._last = clock()
+
+    def hold(self, checkpoint: Checkpoint) -> None:
+        self._held = checkpoint  # it commits all that the one it replaces would have
+
+    def handed(self, event: Rows | Deletes) -> None:
+        self._rows += len(event.rows) if isinstance(event, Rows) else len(event.keys)
+
+    def due(self, idle: bool) -> Checkpoint | None:
+        """The checkpoint to take now, if one is held and due."""
+        if self._held is None:
+            return None
+        if idle or self._rows >= CHECKPOINT_ROWS or self._clock() - self._last >= CHECKPOINT_INTERVAL_SECONDS:
+            return self.take()
+        return None
+
+    def take(self) -> Checkpoint | None:
+        """The checkpoint held, if any, now taken."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._rows, self._last = 0, self._clock()
+        return held
+
+
 def _bytes_of(event: Any) -> int:
     """About how many bytes an event holds: its rows (or deleted keys) times the JSON size of
     the first (the rows of one event are alike: one table, one page); a checkpoint: 1."""
@@ -199,16 +240,27 @@ def extract(settings: Settings, state: SyncState) -> Iterator[Rows | Deletes | C
     worker = threading.Thread(target=produce, name="dagster-extractor", daemon=True)
     worker.start()
     ended = False  # the worker sent its last word: it ends by itself
+    pacer = CheckpointPacer()
     try:
         while True:
+            checkpoint = pacer.due(idle=channel.empty())
+            if checkpoint is not None:
+                yield checkpoint
             item = channel.get(producer_alive=worker.is_alive)
             if isinstance(item, (_Finished, _Failed)):
                 ended = True
+                checkpoint = pacer.take()  # what was saved before the end (or the failure)
+                if checkpoint is not None:
+                    yield checkpoint
             if isinstance(item, _Finished):
                 break
             if isinstance(item, _Failed):
                 raise item.error
-            yield item
+            if isinstance(item, Checkpoint):
+                pacer.hold(item)
+            else:
+                pacer.handed(item)
+                yield item
     finally:
         channel.close()
         if not ended and worker.is_alive():

@@ -15,7 +15,7 @@ from extractor.config import parse_configuration
 from extractor.errors import EndpointError, ServerFailure
 from extractor.events import Checkpoint, Deletes, Rows
 from extractor.state import SyncState
-from extractor.sync import extract
+from extractor.sync import CheckpointPacer, extract
 from extractor.tables import TABLES
 from tests.fake_dagster import (
     ENDPOINT,
@@ -92,7 +92,8 @@ def two_locations() -> list[FakeLocation]:
 # --- the event stream ------------------------------------------------------------------------
 
 
-def test_every_run_page_is_followed_by_its_checkpoint_and_the_stream_ends_with_one():
+def test_every_run_page_is_followed_by_its_checkpoint_and_the_stream_ends_with_one(monkeypatch):
+    monkeypatch.setattr("extractor.sync.CHECKPOINT_INTERVAL_SECONDS", 0.0)  # each is due at once
     fake = FakeDagster([make_run(i) for i in range(25)], two_locations())
     events = run_extraction(fake, fresh(), page_size="10")
     run_pages = [i for i, event in enumerate(events) if isinstance(event, Rows) and event.table == "dagster_runs"]
@@ -165,6 +166,79 @@ def test_an_older_schema_falls_back_once_and_still_syncs_sensors(capsys):
     assert all(row["sensor_type"] is None for row in sensors)
     assert fake.calls["ConnectorSensors"] == 1 and fake.calls["ConnectorSensorsUntyped"] == 1
     assert capsys.readouterr().out.count("can't run ConnectorSensors ") == 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_checkpoint_is_taken_at_once_when_update_is_idle():
+    pacer = CheckpointPacer(Clock())
+    assert pacer.due(idle=True) is None  # none held
+    pacer.hold(first := Checkpoint({"page": 1}))
+    assert pacer.due(idle=True) is first
+    assert pacer.due(idle=True) is None  # taken once
+
+
+def test_while_rows_wait_only_the_newest_checkpoint_is_taken_once_the_interval_passed(monkeypatch):
+    monkeypatch.setattr("extractor.sync.CHECKPOINT_INTERVAL_SECONDS", 2.0)
+    clock = Clock()
+    pacer = CheckpointPacer(clock)
+    for page in range(1, 4):
+        pacer.handed(Rows("dagster_runs", [{}] * 100))
+        pacer.hold(Checkpoint({"page": page}))
+        clock.now += 0.5
+        assert pacer.due(idle=False) is None
+    clock.now += 0.5  # 2 s since the pacer started
+    assert pacer.due(idle=False).state == {"page": 3}
+    pacer.hold(Checkpoint({"page": 4}))
+    clock.now += 1.9
+    assert pacer.due(idle=False) is None  # 1.9 s since the last taken
+    assert pacer.take().state == {"page": 4}  # the end takes what is held
+    assert pacer.take() is None
+
+
+def test_a_checkpoint_is_due_once_enough_rows_were_handed_on_whatever_the_time(monkeypatch):
+    monkeypatch.setattr("extractor.sync.CHECKPOINT_ROWS", 250)
+    pacer = CheckpointPacer(Clock())
+    pacer.handed(Rows("dagster_runs", [{}] * 200))
+    pacer.hold(Checkpoint({"page": 1}))
+    assert pacer.due(idle=False) is None
+    pacer.handed(Deletes("dagster_assets", [{"id": "a"}] * 50))
+    assert pacer.due(idle=False).state == {"page": 1}
+
+
+def test_a_slow_destination_takes_fewer_checkpoints_and_still_ends_with_the_last(monkeypatch):
+    monkeypatch.setattr("extractor.sync.CHECKPOINT_INTERVAL_SECONDS", 3600.0)
+    fake = FakeDagster([make_run(i) for i in range(60)], two_locations())
+    state = fresh()
+    events = []
+    with aioresponses() as mocked:
+        fake.install(mocked)
+        first_page = None
+        for event in extract(settings(page_size="10"), state):
+            events.append(event)
+            if first_page is None and isinstance(event, Rows) and event.table == "dagster_runs":
+                first_page = len(events)
+                # This page takes long to write: everything else is extracted meanwhile, and
+                # waits in the channel (the worker ends once its last word is in it).
+                wait_until(lambda: not any(t.name == "dagster-extractor" for t in threading.enumerate()))
+    assert len(rows_of(events, "dagster_runs")) == 60
+    assert len([event for event in events[first_page:] if isinstance(event, Rows) and event.table == "dagster_runs"]) == 5
+    later = [event for event in events[first_page:] if isinstance(event, Checkpoint)]
+    assert later == [events[-1]]  # the five later pages' checkpoints: only the newest is taken
+    assert events[-1].state == state.to_dict() and events[-1].state["runs"]["sync"] is None
+
+
+def wait_until(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_an_incremental_sync_sends_no_count_and_only_what_changed():
